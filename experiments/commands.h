@@ -1,0 +1,15 @@
+/* commands.h — the subcommands of bin/rankdet. Each takes argv after the command name
+ * (argv[0] is the command) and returns the process exit status. */
+#ifndef RD_COMMANDS_H
+#define RD_COMMANDS_H
+
+int cmd_loss(int argc, char **argv);    // experiments/cmd_loss.c
+int cmd_toy(int argc, char **argv);     // experiments/cmd_toy.c
+int cmd_bench(int argc, char **argv);   // experiments/cmd_bench.c
+int cmd_export(int argc, char **argv);  // experiments/cmd_export.c
+
+/* Build identity, for logs and --version. */
+const char *rankdet_version(void);
+const char *rankdet_git_commit(void);
+
+#endif
