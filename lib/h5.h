@@ -1,0 +1,35 @@
+/* h5.h — small HDF5 helpers: whole 1-D datasets in and out, attributes, atomic files.
+ * Functions that read user files return 0 or -1 after printing an error that names the file,
+ * the dataset and the problem (missing, wrong type, wrong rank); they never abort on bad
+ * input. Functions that write abort through RD_CHECK_H5 on library failure. */
+#ifndef RD_H5_H
+#define RD_H5_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+/* Open an existing file read-only; -1 (with a message naming path) when it cannot. */
+hid_t h5_open_read(const char *path);
+
+/* Read a 1-D dataset of the expected class and size in bytes into a malloc'd buffer that the
+ * caller frees; *n receives its length. type_name is what the message calls the expected
+ * type ("float32", "int8"). Returns 0, or -1 with a message. */
+int h5_read_1d(hid_t file, const char *path, const char *dataset, H5T_class_t cls,
+               size_t elem_size, hid_t mem_type, const char *type_name, void **data, int64_t *n);
+
+/* Write a 1-D dataset (whole, contiguous) under loc; creates intermediate groups. */
+void h5_write_1d(hid_t loc, const char *dataset, hid_t mem_type, const void *data, int64_t n);
+
+/* Attributes on an object (a file id means the root group). */
+void h5_attr_string(hid_t obj, const char *name, const char *value);
+void h5_attr_double(hid_t obj, const char *name, double value);
+void h5_attr_int64(hid_t obj, const char *name, int64_t value);
+/* Read a double attribute; 0 or -1 with a message. */
+int h5_attr_read_double(hid_t obj, const char *name, double *value);
+
+/* Atomic write: create "<path>.tmp.<pid>", write, then h5_commit renames it over path.
+ * h5_create_atomic returns the file id; h5_commit closes it and renames. */
+hid_t h5_create_atomic(const char *path, char *tmp_path, size_t tmp_size);
+void h5_commit(hid_t file, const char *tmp_path, const char *path);
+
+#endif
