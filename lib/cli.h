@@ -53,7 +53,12 @@ cli_result cli_set(const cli_spec *spec, void *cfg, const char *key, const char 
                    const char *origin);
 /* The resolved config as "key = value\n" lines, in table order, into buf. Returns buf. */
 char *cli_format(const cli_spec *spec, const void *cfg, char *buf, size_t bufsize);
+/* The same text in a buffer of the right size, which the caller frees. Cannot fail. */
+char *cli_format_alloc(const cli_spec *spec, const void *cfg);
 /* Print --help for spec on stdout. */
 void cli_print_help(const cli_spec *spec);
+/* A usage error in the parser's words, for checks a command makes after parsing:
+ * "COMMAND: error: <message> (see COMMAND --help)" on stderr. The caller exits 2. */
+void cli_error(const cli_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -30,6 +30,9 @@ void runlog_columns(rd_runlog *log, const char *group, int ncols, const char *co
 /* Append one row (ncols values, the declared order) to group; flushes when due. */
 void runlog_append(rd_runlog *log, const char *group, const double *row);
 
+/* Rows of group already written and flushed to the file (-1 for an undeclared group). */
+int64_t runlog_rows_flushed(const rd_runlog *log, const char *group);
+
 /* Write buffered rows and flush the file now. */
 void runlog_flush(rd_runlog *log);
 
