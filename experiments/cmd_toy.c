@@ -95,6 +95,8 @@ static int toy_make_dirs(const char *path)
 {
     char buf[RD_CLI_STR];
     snprintf(buf, sizeof buf, "%s", path);
+    if (buf[0] == '\0')
+        return 0;
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p != '\0')
             continue;
@@ -128,13 +130,13 @@ static toy_config toy_data_config(const toy_cmd_config *c, uint64_t seed, double
                         .margin = c->margin, .noise = noise, .seed = seed};
 }
 
-/* Training config of cfg with the named loss (NULL with a message when it is unknown). */
+/* Training config of c with the named loss; -1 with a message when the loss is unknown. */
 static int toy_train_config_of(const toy_cmd_config *c, const char *loss, toy_train_config *t)
 {
     memset(t, 0, sizeof *t);
     t->loss = loss_find(loss);
     if (!t->loss) {
-        rd_error("rankdet toy: unknown loss '%s' (rankdet loss --help lists them)", loss);
+        rd_error("toy: unknown loss '%s' (rankdet loss --help lists them)", loss);
         return -1;
     }
     loss_params_default(&t->params);
@@ -157,17 +159,24 @@ static int toy_train_config_of(const toy_cmd_config *c, const char *loss, toy_tr
 static int toy_check_flags(const toy_cmd_config *c)
 {
     if (!(c->lr > 0 && isfinite(c->lr))) {
-        rd_error("rankdet toy: --lr %g must be positive", c->lr);
+        rd_error("toy: --lr %g must be positive", c->lr);
         return -1;
     }
     if (c->steps < 1 || c->batch < 0) {
-        rd_error("rankdet toy: --steps %lld must be at least 1 and --batch %lld not negative",
+        rd_error("toy: --steps %lld must be at least 1 and --batch %lld not negative",
                  (long long)c->steps, (long long)c->batch);
         return -1;
     }
-    if (!(c->delta >= 0) || !(c->init_std >= 0) || c->seeds < 1 || c->threads < 0) {
-        rd_error("rankdet toy: --delta, --init-std and --threads must not be negative and "
-                 "--seeds at least 1");
+    const char *bad = !(c->delta >= 0 && isfinite(c->delta))       ? "--delta"
+                      : !(c->init_std >= 0 && isfinite(c->init_std)) ? "--init-std"
+                      : c->threads < 0                                ? "--threads"
+                                                                      : NULL;
+    if (bad) {
+        rd_error("toy: %s must be a finite number, not negative", bad);
+        return -1;
+    }
+    if (c->seeds < 1) {
+        rd_error("toy: --seeds %d must be at least 1", c->seeds);
         return -1;
     }
     return toy_config_validate(&(toy_config){.samples = c->samples, .dim = c->dim,
@@ -237,7 +246,7 @@ static FILE *toy_open_table(const char *dir, const char *name, char *path, size_
     snprintf(path, size, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f)
-        rd_error("rankdet toy: cannot write '%s': %s", path, strerror(errno));
+        rd_error("toy: cannot write '%s': %s", path, strerror(errno));
     return f;
 }
 
@@ -290,7 +299,7 @@ static int toy_study_prop1(const toy_cmd_config *c)
         {0.0, 1}, {0.0, 0}, {1.0, 1}, {1.0, 0}};
     enum { NV = sizeof variants / sizeof variants[0] };
     if (c->noise != 0) {
-        rd_error("rankdet toy: --study prop1 is about separable data; drop --noise %g", c->noise);
+        rd_error("toy: --study prop1 is about separable data; drop --noise %g", c->noise);
         return 2;
     }
     toy_train_config base;
@@ -347,14 +356,14 @@ static int toy_parse_losses(const char *list, char names[][64], int max)
     for (const char *p = list; *p;) {
         size_t len = strcspn(p, ",");
         if (count == max || len == 0 || len >= 64) {
-            rd_error("rankdet toy: --losses '%s' must be up to %d names separated by commas",
+            rd_error("toy: --losses '%s' must be up to %d names separated by commas",
                      list, max);
             return -1;
         }
         memcpy(names[count], p, len);
         names[count][len] = '\0';
         if (!loss_find(names[count])) {
-            rd_error("rankdet toy: --losses names '%s', which is not a registry loss",
+            rd_error("toy: --losses names '%s', which is not a registry loss",
                      names[count]);
             return -1;
         }
@@ -382,7 +391,7 @@ static int toy_curve_run(const toy_cmd_config *c, const toy_curve_mode *mode, co
     if (snprintf(run.loss, sizeof run.loss, "%s", loss) >= (int)sizeof run.loss ||
         snprintf(run.log, sizeof run.log, "%s/curves_%s_%s.h5", c->out, mode->name, loss) >=
             (int)sizeof run.log) {
-        rd_error("rankdet toy: --out '%s' is too long for the log paths", c->out);
+        rd_error("toy: --out '%s' is too long for the log paths", c->out);
         return -1;
     }
     toy_train_config tc;
@@ -460,6 +469,6 @@ int cmd_toy(int argc, char **argv)
         return toy_study_prop1(&c);
     if (strcmp(c.study, "curves") == 0)
         return toy_study_curves(&c, argc, argv);
-    rd_error("rankdet toy: --study '%s' is not a study; use prop1 or curves", c.study);
+    rd_error("toy: --study '%s' is not a study; use prop1 or curves", c.study);
     return 2;
 }
