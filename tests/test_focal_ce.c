@@ -1,0 +1,357 @@
+/* test_focal_ce.c — the focal and ce_ohem losses against the NumPy reference values of
+ * tests/fixtures/loss_reference.txt (tests/make_loss_fixtures.py), hand-computed cases
+ * (focal at s = 0, OHEM tie-breaking by index and -0 == +0), a sort-based OHEM oracle on
+ * batches of many chunks, the shared conventions (bad scores and labels, no positive), and
+ * identical bits on 1 and 2 threads. Run from the repository root. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optim/loss.h"
+#include "tests/check_main.h"
+
+#define FIXTURE_PATH "tests/fixtures/loss_reference.txt"
+
+typedef struct fixture_case {
+    char name[64];
+    char loss[16];
+    int64_t n;
+    loss_params params;
+    float *scores;   // [n]
+    int8_t *labels;  // [n]
+    double loss_value;
+    double *grad;    // [n]
+} fixture_case;
+
+static void fixture_case_free(fixture_case *c)
+{
+    free(c->scores);
+    free(c->labels);
+    free(c->grad);
+}
+
+static void fixture_expect_word(FILE *f, const char *word, const char *name)
+{
+    char got[32];
+    ck_assert_msg(fscanf(f, "%31s", got) == 1 && strcmp(got, word) == 0,
+                  "%s: case %s: expected '%s'", FIXTURE_PATH, name, word);
+}
+
+/* Read the next case; 0 at the end of the file. Aborts the test on a malformed file. */
+static int fixture_read(FILE *f, fixture_case *c)
+{
+    long long n;
+    int got = fscanf(f, " case %63s %15s %lld", c->name, c->loss, &n);
+    if (got == EOF)
+        return 0;
+    ck_assert_msg(got == 3 && n >= 0, "%s: malformed case header", FIXTURE_PATH);
+    c->n = n;
+    loss_params_default(&c->params);
+    ck_assert_int_eq(fscanf(f, " params %lf %lf %d", &c->params.alpha, &c->params.gamma,
+                            &c->params.neg_per_pos), 3);
+    c->scores = malloc((size_t)(n + 1) * sizeof *c->scores);
+    c->labels = malloc((size_t)(n + 1) * sizeof *c->labels);
+    c->grad = malloc((size_t)(n + 1) * sizeof *c->grad);
+    fixture_expect_word(f, "scores", c->name);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_int_eq(fscanf(f, "%f", &c->scores[i]), 1);
+    fixture_expect_word(f, "labels", c->name);
+    for (int64_t i = 0; i < n; i++) {
+        int t;
+        ck_assert_int_eq(fscanf(f, "%d", &t), 1);
+        c->labels[i] = (int8_t)t;
+    }
+    fixture_expect_word(f, "loss", c->name);
+    ck_assert_int_eq(fscanf(f, "%lf", &c->loss_value), 1);
+    fixture_expect_word(f, "grad", c->name);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_int_eq(fscanf(f, "%lf", &c->grad[i]), 1);
+    fixture_expect_word(f, "end", c->name);
+    return 1;
+}
+
+static FILE *fixture_open(void)
+{
+    FILE *f = fopen(FIXTURE_PATH, "r");
+    ck_assert_msg(f != NULL, "cannot open %s: run the test from the repository root, or "
+                  "regenerate it with python3 tests/make_loss_fixtures.py", FIXTURE_PATH);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));  // the comment line
+    ck_assert_msg(line[0] == '#', "%s: the first line should be the comment", FIXTURE_PATH);
+    return f;
+}
+
+/* Every fixture case of one loss; returns how many were checked. */
+static int fixture_check_loss(const char *loss_name, loss_compute_fn compute)
+{
+    FILE *f = fixture_open();
+    rd_arena ws;
+    rd_arena_init(&ws);
+    fixture_case c;
+    int checked = 0;
+    while (fixture_read(f, &c)) {
+        if (strcmp(c.loss, loss_name) == 0) {
+            loss_inputs in = {c.scores, c.labels, NULL, c.n};
+            float *grad = malloc((size_t)(c.n + 1) * sizeof *grad);
+            loss_result r;
+            ck_assert_int_eq(compute(&in, &c.params, &ws, grad, &r), LOSS_OK);
+            double tol = 1e-6 * fmax(fabs(c.loss_value), 1e-12);
+            ck_assert_msg(fabs(r.loss - c.loss_value) <= tol, "%s: loss %.12g, reference %.12g",
+                          c.name, r.loss, c.loss_value);
+            for (int64_t i = 0; i < c.n; i++)
+                ck_assert_msg(fabs(grad[i] - c.grad[i]) <= 1e-6, "%s: grad[%lld] %.9g, reference %.9g",
+                              c.name, (long long)i, grad[i], c.grad[i]);
+            ck_assert_int_eq(r.no_positive, r.num_pos == 0);
+            free(grad);
+            checked++;
+        }
+        fixture_case_free(&c);
+    }
+    fclose(f);
+    rd_arena_free(&ws);
+    return checked;
+}
+
+START_TEST(test_focal_matches_reference)
+{
+    ck_assert_int_ge(fixture_check_loss("focal", focal_loss_compute), 10);
+}
+END_TEST
+
+START_TEST(test_ce_ohem_matches_reference)
+{
+    ck_assert_int_ge(fixture_check_loss("ce_ohem", ce_ohem_loss_compute), 12);
+}
+END_TEST
+
+/* Focal at s = 0: p = 1/2, FL = alpha (1/2)^2 log 2 for t = 1 and (1-alpha) (1/2)^2 log 2 for
+ * t = 0; dFL/ds = -alpha/4 (log 2 + 1/2) and (1-alpha)/4 (1/2 + log 2). */
+START_TEST(test_focal_hand_values)
+{
+    float scores[3] = {0.0f, 0.0f, 0.0f};
+    int8_t labels[3] = {1, 0, -1};
+    loss_inputs in = {scores, labels, NULL, 3};
+    loss_params p;
+    loss_params_default(&p);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    float grad[3];
+    loss_result r;
+    ck_assert_int_eq(focal_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    ck_assert_double_eq_tol(r.loss, 0.04332169878499658 + 3 * 0.04332169878499658, 1e-15);
+    ck_assert_float_eq_tol(grad[0], -0.07457169878499659f, 1e-8f);
+    ck_assert_float_eq_tol(grad[1], 3 * 0.07457169878499659f, 1e-8f);
+    ck_assert_float_eq(grad[2], 0.0f);
+    rd_arena_free(&ws);
+}
+END_TEST
+
+/* One positive, neg_per_pos 3: the negatives 2.0 and two of the three tied at 1.0 (the lower
+ * indices 1 and 2) are kept; -0.0 and 0.0 are not. loss = sp(-0.5) + 2 sp(1) + sp(2). */
+START_TEST(test_ce_ohem_ties_go_to_lower_index)
+{
+    float scores[7] = {0.5f, 1.0f, 1.0f, -0.0f, 1.0f, 0.0f, 2.0f};
+    int8_t labels[7] = {1, 0, 0, 0, 0, 0, 0};
+    float expect[7] = {-0.3775406687981454f, 0.7310585786300049f, 0.7310585786300049f, 0.0f,
+                       0.0f, 0.0f, 0.8807970779778823f};
+    loss_inputs in = {scores, labels, NULL, 7};
+    loss_params p;
+    loss_params_default(&p);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    float grad[7];
+    loss_result r;
+    ck_assert_int_eq(ce_ohem_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    ck_assert_double_eq_tol(r.loss, 5.227528370259526, 1e-14);
+    for (int i = 0; i < 7; i++)
+        ck_assert_float_eq_tol(grad[i], expect[i], 1e-7f);
+
+    /* -0.0 and +0.0 are the same score: with one negative kept, the first of them wins. */
+    float scores2[5] = {3.0f, -0.0f, 0.0f, -0.0f, -1.0f};
+    int8_t labels2[5] = {1, 0, 0, 0, 0};
+    in = (loss_inputs){scores2, labels2, NULL, 5};
+    p.neg_per_pos = 1;
+    ck_assert_int_eq(ce_ohem_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    ck_assert_double_eq_tol(r.loss, 0.7417345321336873, 1e-14);
+    ck_assert_float_eq_tol(grad[0], -0.047425873177566635f, 1e-8f);
+    ck_assert_float_eq(grad[1], 0.5f);
+    ck_assert_float_eq(grad[2], 0.0f);
+    ck_assert_float_eq(grad[3], 0.0f);
+    ck_assert_float_eq(grad[4], 0.0f);
+    rd_arena_free(&ws);
+}
+END_TEST
+
+/* A random batch: scores on a coarse grid (many ties), about 1% positives, 5% ignored. */
+static void random_batch(unsigned seed, int64_t n, float *scores, int8_t *labels)
+{
+    srand(seed);
+    for (int64_t i = 0; i < n; i++) {
+        scores[i] = (float)((rand() % 1024) - 600) / 64.0f;
+        int u = rand() % 1000;
+        labels[i] = u < 10 ? 1 : (u < 60 ? -1 : 0);
+    }
+}
+
+typedef struct ranked {
+    float score;
+    int64_t index;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Selection by a full sort on (-score, index) against the O(n) radix select, on batches of
+ * many chunks with heavy ties at the cut-off. */
+START_TEST(test_ce_ohem_matches_sort_oracle)
+{
+    int64_t n = 120000;
+    float *scores = malloc((size_t)n * sizeof *scores), *grad = malloc((size_t)n * sizeof *grad);
+    int8_t *labels = malloc((size_t)n);
+    ranked *neg = malloc((size_t)n * sizeof *neg);
+    char *keep = malloc((size_t)n);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    for (int ratio = 1; ratio <= 40; ratio *= 3) {
+        random_batch(11u + (unsigned)ratio, n, scores, labels);
+        int64_t nneg = 0, npos = 0;
+        for (int64_t i = 0; i < n; i++) {
+            keep[i] = labels[i] == 1;
+            npos += labels[i] == 1;
+            if (labels[i] == 0)
+                neg[nneg++] = (ranked){scores[i], i};
+        }
+        qsort(neg, (size_t)nneg, sizeof *neg, ranked_cmp);
+        for (int64_t j = 0; j < nneg && j < ratio * npos; j++)
+            keep[neg[j].index] = 1;
+        loss_params p;
+        loss_params_default(&p);
+        p.neg_per_pos = ratio;
+        loss_inputs in = {scores, labels, NULL, n};
+        loss_result r;
+        ck_assert_int_eq(ce_ohem_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+        double sum = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            double s = scores[i], t = labels[i];
+            double expect = keep[i] ? (1.0 / (1.0 + exp(-s)) - t) / (double)npos : 0.0;
+            ck_assert_msg(fabs(grad[i] - expect) <= 1e-9, "ratio %d: grad[%lld] %.9g, expected %.9g",
+                          ratio, (long long)i, grad[i], expect);
+            if (keep[i])
+                sum += log1p(exp(s)) - t * s;
+        }
+        ck_assert_double_eq_tol(r.loss, sum / (double)npos, 1e-9 * r.loss);
+    }
+    rd_arena_free(&ws);
+    free(scores);
+    free(grad);
+    free(labels);
+    free(neg);
+    free(keep);
+}
+END_TEST
+
+static const loss_compute_fn tested_losses[2] = {focal_loss_compute, ce_ohem_loss_compute};
+
+/* A NaN or Inf score and a label outside {1, 0, -1} are errors naming their index. */
+START_TEST(test_bad_input_names_index)
+{
+    loss_compute_fn compute = tested_losses[_i];
+    float scores[6] = {0.1f, -0.2f, 0.3f, NAN, 0.5f, INFINITY};
+    int8_t labels[6] = {1, 0, 0, 0, -1, 0};
+    loss_inputs in = {scores, labels, NULL, 6};
+    loss_params p;
+    loss_params_default(&p);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    float grad[6];
+    loss_result r;
+    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
+    ck_assert_int_eq(r.bad_index, 3);
+    scores[3] = 0.0f;
+    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
+    ck_assert_int_eq(r.bad_index, 5);
+    scores[5] = -INFINITY;
+    labels[1] = 2;
+    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_LABEL);
+    ck_assert_int_eq(r.bad_index, 1);
+    rd_arena_free(&ws);
+}
+END_TEST
+
+/* No positive: zero update, loss 0, counted in no_positive. */
+START_TEST(test_no_positive_gives_zero_update)
+{
+    loss_compute_fn compute = tested_losses[_i];
+    float scores[5] = {2.0f, -1.0f, 0.5f, 3.0f, -4.0f};
+    int8_t labels[5] = {0, 0, -1, 0, -1};
+    float grad[5] = {7.0f, 7.0f, 7.0f, 7.0f, 7.0f};
+    loss_inputs in = {scores, labels, NULL, 5};
+    loss_params p;
+    loss_params_default(&p);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    loss_result r;
+    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    ck_assert_int_eq(r.no_positive, 1);
+    ck_assert_int_eq(r.num_neg, 3);
+    ck_assert_double_eq(r.loss, 0.0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_float_eq(grad[i], 0.0f);
+    rd_arena_free(&ws);
+}
+END_TEST
+
+/* 1 and 2 threads give the same bits; a second same-sized call allocates nothing. */
+START_TEST(test_threads_give_same_bits)
+{
+    loss_compute_fn compute = tested_losses[_i];
+    int64_t n = 200000;
+    float *scores = malloc((size_t)n * sizeof *scores);
+    int8_t *labels = malloc((size_t)n);
+    float *g1 = malloc((size_t)n * sizeof *g1), *g2 = malloc((size_t)n * sizeof *g2);
+    random_batch(5u, n, scores, labels);
+    loss_inputs in = {scores, labels, NULL, n};
+    loss_params p;
+    loss_params_default(&p);
+    rd_arena ws;
+    rd_arena_init(&ws);
+    loss_result r1, r2;
+    omp_set_num_threads(1);
+    ck_assert_int_eq(compute(&in, &p, &ws, g1, &r1), LOSS_OK);
+    omp_set_num_threads(2);
+    ck_assert_int_eq(compute(&in, &p, &ws, g2, &r2), LOSS_OK);
+    ck_assert_uint_eq(ws.grows, 1);
+    ck_assert_int_eq(memcmp(&r1.loss, &r2.loss, sizeof r1.loss), 0);
+    ck_assert_int_eq(memcmp(g1, g2, (size_t)n * sizeof *g1), 0);
+    ck_assert_double_gt(r1.loss, 0.0);
+    rd_arena_free(&ws);
+    free(scores);
+    free(labels);
+    free(g1);
+    free(g2);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("focal_ce");
+    TCase *tc = tcase_create("focal_ce");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_focal_matches_reference);
+    tcase_add_test(tc, test_ce_ohem_matches_reference);
+    tcase_add_test(tc, test_focal_hand_values);
+    tcase_add_test(tc, test_ce_ohem_ties_go_to_lower_index);
+    tcase_add_test(tc, test_ce_ohem_matches_sort_oracle);
+    tcase_add_loop_test(tc, test_bad_input_names_index, 0, 2);
+    tcase_add_loop_test(tc, test_no_positive_gives_zero_update, 0, 2);
+    tcase_add_loop_test(tc, test_threads_give_same_bits, 0, 2);
+    suite_add_tcase(s, tc);
+    return s;
+}
