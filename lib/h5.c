@@ -320,6 +320,7 @@ static int h5_attr_print_strings(hid_t attr, hid_t type, hssize_t n, FILE *out)
     size_t width = vlen ? sizeof(char *) : H5Tget_size(type) + 1;
     hid_t mem = H5Tcopy(H5T_C_S1);
     H5Tset_size(mem, vlen ? H5T_VARIABLE : width);
+    H5Tset_cset(mem, H5Tget_cset(type));
     char *buf = rd_calloc((size_t)n, width, "attribute text");
     int ok = H5Aread(attr, mem, buf) >= 0;
     for (hssize_t i = 0; ok && i < n; i++) {

@@ -1,0 +1,470 @@
+/* test_runlog.c — lib/runlog and `rankdet export`: rows and root attributes read back with the
+ * HDF5 C API; rows buffered between flushes never reach the file; a run killed by SIGKILL at
+ * an arbitrary moment leaves a file that HDF5, h5dump and (where installed) h5py open, holding
+ * every row it had flushed; export prints exact tables and clear errors. Also the two pieces a
+ * run uses beside its log: the seeded RNG (the reference mt19937 stream) and the progress
+ * display. */
+#include <hdf5.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/progress.h"
+#include "lib/rng.h"
+#include "lib/runlog.h"
+#include "tests/check_main.h"
+
+/* The value a test row holds in column col of row i: exact in float64 and never equal twice. */
+static double row_value(int64_t i, int col)
+{
+    return col == 0 ? (double)i : (double)i * 0.25 - 1000.0 * col;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+/* Read a whole 1-D float64 dataset; *n receives its length. Caller frees. */
+static double *read_column(hid_t file, const char *name, int64_t *n)
+{
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "no dataset %s", name);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[1], maxdims[1];
+    ck_assert_int_eq(H5Sget_simple_extent_dims(s, dims, maxdims), 1);
+    ck_assert_msg(maxdims[0] == H5S_UNLIMITED, "%s is not extendible", name);
+    double *v = malloc((dims[0] + 1) * sizeof *v);
+    if (dims[0])
+        ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    *n = (int64_t)dims[0];
+    H5Sclose(s);
+    H5Dclose(d);
+    return v;
+}
+
+static char *read_string_attr(hid_t obj, const char *name)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "no attribute %s", name);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char *v = NULL;
+    ck_assert_int_ge(H5Aread(a, t, &v), 0);
+    char *copy = strdup(v);
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Aclose(a);
+    return copy;
+}
+
+static const runlog_meta test_meta = {"0.1.0", "0123456789ab", "rankdet toy --seed 7",
+                                      "seed = 7\nloss = ap\n", UINT64_C(18446744073709551557)};
+
+START_TEST(test_runlog_rows_and_attributes)
+{
+    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5");
+    time_t t0 = time(NULL);
+    rd_runlog *log = runlog_create(path, &test_meta, 1e9);
+    ck_assert_ptr_nonnull(log);
+    const char *train[] = {"step", "loss", "lr"}, *eval[] = {"AP"};
+    runlog_columns(log, "train", 3, train);
+    runlog_columns(log, "eval", 1, eval);
+    for (int64_t i = 0; i < 1500; i++) {  // past the 64-row buffer and the 1024-row chunk
+        double row[3] = {row_value(i, 0), row_value(i, 1), row_value(i, 2)};
+        runlog_append(log, "train", row);
+    }
+    runlog_append(log, "eval", (double[]){0.625});
+    ck_assert_int_eq(runlog_rows_flushed(log, "train"), 0);
+    runlog_close(log);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    for (int col = 0; col < 3; col++) {
+        char name[32];
+        snprintf(name, sizeof name, "train/%s", train[col]);
+        int64_t n;
+        double *v = read_column(f, name, &n);
+        ck_assert_int_eq(n, 1500);
+        for (int64_t i = 0; i < n; i++)
+            ck_assert_double_eq(v[i], row_value(i, col));
+        free(v);
+    }
+    int64_t n;
+    double *ap = read_column(f, "eval/AP", &n);
+    ck_assert_int_eq(n, 1);
+    ck_assert_double_eq(ap[0], 0.625);
+    free(ap);
+    const char *keys[] = {"version", "git_commit", "command_line", "config"};
+    const char *want[] = {test_meta.version, test_meta.git_commit, test_meta.command_line,
+                          test_meta.config};
+    for (int k = 0; k < 4; k++) {
+        char *v = read_string_attr(f, keys[k]);
+        ck_assert_str_eq(v, want[k]);
+        free(v);
+    }
+    uint64_t seed = 0;
+    hid_t a = H5Aopen(f, "seed", H5P_DEFAULT);
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_UINT64, &seed), 0);
+    H5Aclose(a);
+    ck_assert_uint_eq(seed, test_meta.seed);
+    char *start = read_string_attr(f, "start_time");
+    struct tm tm = {0};
+    char *end = strptime(start, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ck_assert_msg(end && *end == '\0', "start_time '%s' is not ISO 8601 UTC", start);
+    time_t t = timegm(&tm);
+    ck_assert_msg(t >= t0 - 1 && t <= time(NULL) + 1, "start_time %s is not now", start);
+    free(start);
+    H5Fclose(f);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* Child: log rows with a flush interval no test reaches, flush after `flushed` rows, append
+ * `more` rows, then die by SIGKILL without closing. */
+static void child_kill_after(const char *path, int flushed, int more)
+{
+    rd_runlog *log = runlog_create(path, &test_meta, 1e9);
+    const char *cols[] = {"step", "value"};
+    runlog_columns(log, "train", 2, cols);
+    for (int i = 0; i < flushed + more; i++) {
+        if (i == flushed)
+            runlog_flush(log);
+        runlog_append(log, "train", (double[]){row_value(i, 0), row_value(i, 1)});
+    }
+    raise(SIGKILL);
+}
+
+START_TEST(test_runlog_rows_wait_for_the_flush)
+{
+    char *dir = test_tmpdir(), *path = path_in(dir, "buffered.h5");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        child_kill_after(path, 37, 500);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    int64_t n;
+    double *v = read_column(f, "train/value", &n);
+    ck_assert_int_eq(n, 37);  // exactly the flushed rows: the 500 after them never hit the file
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_double_eq(v[i], row_value(i, 1));
+    free(v);
+    H5Fclose(f);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* Child of the killed-run test: append rows every millisecond with flush_seconds 0.2 and
+ * write the flushed row count to fd after every flush. Never returns. */
+static void child_log_forever(const char *path, int fd)
+{
+    rd_runlog *log = runlog_create(path, &test_meta, 0.2);
+    const char *cols[] = {"step", "value", "other"};
+    runlog_columns(log, "train", 3, cols);
+    int64_t reported = 0;
+    for (int64_t i = 0;; i++) {
+        runlog_append(log, "train",
+                      (double[]){row_value(i, 0), row_value(i, 1), row_value(i, 2)});
+        int64_t flushed = runlog_rows_flushed(log, "train");
+        if (flushed != reported) {
+            reported = flushed;
+            if (write(fd, &reported, sizeof reported) != sizeof reported)
+                _exit(3);
+        }
+        usleep(1000);
+    }
+}
+
+/* Runs cmd through the shell; its exit status. */
+static int shell_status(const char *cmd)
+{
+    int st = system(cmd);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+START_TEST(test_runlog_survives_sigkill)
+{
+    char *dir = test_tmpdir(), *path = path_in(dir, "killed.h5");
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_log_forever(path, fds[1]);
+    }
+    close(fds[1]);
+    int64_t flushed = 0, msg;
+    for (int flushes = 0; flushes < 3; flushes++) {
+        ck_assert_int_eq(read(fds[0], &msg, sizeof msg), sizeof msg);
+        flushed = msg;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    usleep((useconds_t)(now.tv_nsec / 1000 % 300000));  // an arbitrary moment in a flush cycle
+    kill(pid, SIGKILL);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    while (read(fds[0], &msg, sizeof msg) == sizeof msg)  // reports sent before the kill
+        flushed = msg;
+    close(fds[0]);
+    ck_assert_int_gt(flushed, 0);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "HDF5 cannot open the killed run's log");
+    int64_t n[3];
+    for (int col = 0; col < 3; col++) {
+        const char *names[] = {"train/step", "train/value", "train/other"};
+        double *v = read_column(f, names[col], &n[col]);
+        ck_assert_int_ge(n[col], flushed);
+        for (int64_t i = 0; i < n[col]; i++)
+            ck_assert_double_eq(v[i], row_value(i, col));
+        free(v);
+    }
+    ck_assert(n[0] == n[1] && n[1] == n[2]);
+    H5Fclose(f);
+
+    char cmd[1024];
+    if (shell_status("command -v h5dump >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd, "h5dump -H '%s' >/dev/null", path);
+        ck_assert_int_eq(shell_status(cmd), 0);
+    }
+    if (shell_status("python3 -c 'import h5py' >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd,
+                 "python3 -c 'import h5py,sys; f=h5py.File(sys.argv[1],\"r\"); "
+                 "s=f[\"train/step\"][:]; v=f[\"train/value\"][:]; "
+                 "sys.exit(0 if len(s)>=%lld and all(s[i]==i and v[i]==i*0.25-1000 "
+                 "for i in range(len(s))) else 1)' '%s'", (long long)flushed, path);
+        ck_assert_int_eq(shell_status(cmd), 0);
+    }
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* Run bin/rankdet with args (NULL-terminated); stdout and stderr into out and err (each
+ * NUL-terminated, truncated to size). Returns the exit status, -1 if it did not exit. */
+static int run_rankdet(char *const *args, char *out, char *err, size_t size)
+{
+    char *argv[16] = {(char *)test_rankdet_bin()};
+    int argc = 1;
+    for (; args[argc - 1]; argc++)
+        argv[argc] = args[argc - 1];
+    argv[argc] = NULL;
+    FILE *fo = tmpfile(), *fe = tmpfile();
+    ck_assert(fo && fe);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fileno(fo), 1);
+        dup2(fileno(fe), 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    FILE *files[2] = {fo, fe};
+    char *bufs[2] = {out, err};
+    for (int k = 0; k < 2; k++) {
+        rewind(files[k]);
+        bufs[k][fread(bufs[k], 1, size - 1, files[k])] = '\0';
+        fclose(files[k]);
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 127, "cannot run %s", argv[0]);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_export_table_and_attrs)
+{
+    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5"), *tsv = path_in(dir, "t.tsv");
+    rd_runlog *log = runlog_create(path, &test_meta, 0.0);
+    const char *train[] = {"step", "loss", "lr"}, *eval[] = {"step", "AP"};
+    runlog_columns(log, "train", 3, train);
+    runlog_columns(log, "eval", 2, eval);
+    runlog_append(log, "train", (double[]){1, 0.5, 1e-3});
+    runlog_append(log, "train", (double[]){2, 0.1 + 0.2, 1e-3});
+    runlog_append(log, "eval", (double[]){2, 0.75});
+    runlog_close(log);
+    char out[8192], err[8192];
+    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--out", tsv, NULL}, out, err,
+                                 sizeof out), 0);
+    FILE *f = fopen(tsv, "r");
+    ck_assert_ptr_nonnull(f);
+    out[fread(out, 1, sizeof out - 1, f)] = '\0';
+    fclose(f);
+    ck_assert_str_eq(out, "# step\tloss\tlr\n1\t0.5\t0.001\n2\t0.30000000000000004\t0.001\n");
+    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--group", "eval", NULL}, out, err,
+                                 sizeof out), 0);
+    ck_assert_str_eq(out, "# step\tAP\n2\t0.75\n");
+    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--attrs", NULL}, out, err,
+                                 sizeof out), 0);
+    const char *want[] = {"command_line = rankdet toy --seed 7\n",
+                          "config =\n    seed = 7\n    loss = ap\n",
+                          "git_commit = 0123456789ab\n", "seed = 18446744073709551557\n",
+                          "version = 0.1.0\n", "start_time = 20"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(out, want[i]) != NULL, "--attrs lacks '%s':\n%s", want[i], out);
+    free(tsv);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_export_errors)
+{
+    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5"), *odd = path_in(dir, "odd.h5");
+    rd_runlog *log = runlog_create(path, &test_meta, 0.0);
+    runlog_columns(log, "train", 1, (const char *[]){"step"});
+    runlog_close(log);
+    hid_t f = H5Fcreate(odd, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    double v[4] = {1, 2, 3, 4};
+    for (int k = 0; k < 2; k++) {
+        hsize_t dims[1] = {(hsize_t)(3 + k)};
+        hid_t s = H5Screate_simple(1, dims, NULL);
+        hid_t d = H5Dcreate2(g, k ? "b" : "a", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+        H5Dclose(d);
+        H5Sclose(s);
+    }
+    H5Gclose(g);
+    H5Fclose(f);
+    char out[4096], err[4096], *missing = path_in(dir, "nope.h5");
+    struct { char *args[6]; int rc; const char *phrase; } cases[] = {
+        {{"export", missing, NULL}, 1, "cannot open"},
+        {{"export", path, "--group", "eval", NULL}, 1, "has no group 'eval' (it has: train)"},
+        {{"export", odd, NULL}, 1, "unequal lengths: a has 3 rows, b has 4"},
+        {{"export", NULL}, 2, "missing the run log LOG.h5"},
+        {{"export", path, "--grup", "x", NULL}, 2, "did you mean --group?"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(run_rankdet(cases[i].args, out, err, sizeof out), cases[i].rc);
+        ck_assert_msg(strstr(err, cases[i].phrase) != NULL, "case %zu: expected '%s' in: %s", i,
+                      cases[i].phrase, err);
+        ck_assert_str_eq(out, "");
+    }
+    free(missing);
+    free(odd);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_runlog_join_argv_quotes_for_the_shell)
+{
+    char *argv[] = {"rankdet", "toy", "--name", "a b", "it's", "x=1", ""};
+    char *s = runlog_join_argv(7, argv);
+    ck_assert_str_eq(s, "rankdet toy --name 'a b' 'it'\\''s' x=1 ''");
+    free(s);
+}
+END_TEST
+
+START_TEST(test_rng_reference_stream)
+{
+    rd_rng a, b;
+    rd_rng_init(&a, 5489);  // the seed of the reference mt19937ar.c: 3499211612, 581869302, ...
+    ck_assert_double_eq(rd_rng_uniform(&a), 3499211612.0 / 4294967296.0);
+    ck_assert_double_eq(rd_rng_uniform(&a), 581869302.0 / 4294967296.0);
+    rd_rng_init(&b, 5489);
+    rd_rng_uniform(&b);
+    rd_rng_uniform(&b);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_double_eq(rd_rng_gaussian(&a, 2.0), rd_rng_gaussian(&b, 2.0));
+    int counts[10] = {0};
+    double sum = 0, sum2 = 0;
+    int above_32_bits = 0;
+    for (int i = 0; i < 20000; i++) {
+        counts[rd_rng_below(&a, 10)]++;
+        double g = rd_rng_gaussian(&a, 3.0);
+        sum += g;
+        sum2 += g * g;
+        uint64_t w = rd_rng_below(&a, UINT64_C(1) << 40);
+        ck_assert_uint_lt(w, UINT64_C(1) << 40);
+        above_32_bits += w >> 32 != 0;
+    }
+    for (int k = 0; k < 10; k++)  // 2000 expected; 6 standard deviations is 254
+        ck_assert_int_lt(abs(counts[k] - 2000), 254);
+    ck_assert_double_le(fabs(sum / 20000), 0.15);  // 6 standard errors of the mean
+    ck_assert_double_le(fabs(sqrt(sum2 / 20000) - 3.0), 0.13);
+    ck_assert_int_gt(above_32_bits, 19000);  // 255/256 of the range lies above 2^32
+    rd_rng_free(&a);
+    rd_rng_free(&b);
+}
+END_TEST
+
+static const char *file_text(FILE *f, char *buf, size_t size)
+{
+    fflush(f);
+    rewind(f);
+    buf[fread(buf, 1, size - 1, f)] = '\0';
+    return buf;
+}
+
+START_TEST(test_progress_lines)
+{
+    char buf[1024];
+    FILE *f = tmpfile();
+    rd_progress p;
+    progress_init(&p, f, "toy ap", 10);
+    ck_assert_int_eq(p.live, 0);  // a file is not a terminal
+    progress_update(&p, 3, 0.5);  // within every_seconds: nothing yet
+    ck_assert_str_eq(file_text(f, buf, sizeof buf), "");
+    p.every_seconds = 0.0;
+    progress_update(&p, 5, 0.25);
+    ck_assert_ptr_nonnull(strstr(file_text(f, buf, sizeof buf), "toy ap: step 5/10  "));
+    ck_assert_ptr_nonnull(strstr(buf, " steps/s  ETA "));
+    ck_assert_ptr_nonnull(strstr(buf, "  loss 0.25\n"));
+    progress_finish(&p, 10, 0.125);
+    ck_assert_ptr_nonnull(strstr(file_text(f, buf, sizeof buf), "toy ap: step 10/10  "));
+    ck_assert_ptr_nonnull(strstr(buf, "  done in "));
+    ck_assert_ptr_nonnull(strstr(buf, "  loss 0.125\n"));
+    fclose(f);
+    f = tmpfile();
+    progress_init(&p, f, "live", 0);
+    p.live = 1;  // as on a terminal: one line rewritten in place
+    p.t_last -= 1.0;
+    progress_update(&p, 7, 1.5);
+    progress_finish(&p, 8, 1.0);
+    file_text(f, buf, sizeof buf);
+    ck_assert_msg(strncmp(buf, "\rlive: step 7  ", 15) == 0 && strstr(buf, "\033[K\rlive: step 8"),
+                  "live line: %s", buf);
+    ck_assert_ptr_null(strstr(buf, "ETA"));  // no total, no ETA
+    fclose(f);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+    Suite *s = suite_create("runlog");
+    TCase *tc = tcase_create("runlog");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_runlog_rows_and_attributes);
+    tcase_add_test(tc, test_runlog_rows_wait_for_the_flush);
+    tcase_add_test(tc, test_runlog_survives_sigkill);
+    tcase_add_test(tc, test_runlog_join_argv_quotes_for_the_shell);
+    tcase_add_test(tc, test_export_table_and_attrs);
+    tcase_add_test(tc, test_export_errors);
+    suite_add_tcase(s, tc);
+    TCase *support = tcase_create("rng_progress");
+    tcase_add_test(support, test_rng_reference_stream);
+    tcase_add_test(support, test_progress_lines);
+    suite_add_tcase(s, support);
+    return s;
+}
