@@ -3,8 +3,9 @@
  * differentiated exactly. Log objective after Henderson & Ferrari (ACCV 2016), sigmoid
  * smoothing after Song et al. (CVPR 2016).
  *   sig(x) = 1 / (1 + exp(-x / tau))   (tau 0.5 has the slope of the delta = 1 step at 0)
- *   for a positive i:  A_i = 1 + sum_{k in P, k != i} sig(s_k - s_i),  B_i = sum_{j in N} sig(s_j - s_i),
- *                      R_i = A_i + B_i,   AP = (1/|P|) sum_i A_i / R_i,   J = -log(AP + eps)
+ *   for a positive i:  A_i = 1 + sum_{k in P, k != i} sig(s_k - s_i),
+ *                      B_i = sum_{j in N} sig(s_j - s_i),   R_i = A_i + B_i,
+ *                      AP = (1/|P|) sum_i A_i / R_i,   J = -log(AP + eps)
  * loss = J and grad = dJ/ds exactly. With sig' = sig (1 - sig) / tau and
  * c_i = -1 / ((AP + eps) |P| R_i^2), from d(A/R) = (B dA - A dB) / R^2:
  *   positive i:  c_i (A_i sum_j sig'(s_j - s_i) - B_i sum_{k != i} sig'(s_k - s_i))
@@ -55,7 +56,8 @@ typedef struct approx_stats {
 } approx_stats;
 
 /* First index in [lo, hi) of v[] (ascending) with (v[i] - s) / tau >= x, or hi. */
-static int64_t approx_lower_f32(const float *v, int64_t lo, int64_t hi, double s, double tau, double x)
+static int64_t approx_lower_f32(const float *v, int64_t lo, int64_t hi, double s, double tau,
+                                double x)
 {
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -68,7 +70,8 @@ static int64_t approx_lower_f32(const float *v, int64_t lo, int64_t hi, double s
 }
 
 /* First index in [lo, hi) of v[] (ascending) with (s - v[i]) / tau <= x, or hi. */
-static int64_t approx_lower_pos(const double *v, int64_t lo, int64_t hi, double s, double tau, double x)
+static int64_t approx_lower_pos(const double *v, int64_t lo, int64_t hi, double s, double tau,
+                                double x)
 {
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -144,7 +147,8 @@ static void approx_positive_stats(const approx_sorted *q, int64_t r, approx_stat
     double s = q->pos_score[r], e = q->factored ? q->pos_ex[r] : 0.0;
     int64_t self = q->pos_at[r];
     int64_t lo = approx_lower_f32(q->score, 0, q->nvalid, s, q->tau, -APPROX_CUT);
-    int64_t hi = approx_lower_f32(q->score, lo, q->nvalid, s, q->tau, nextafter(APPROX_CUT, INFINITY));
+    int64_t hi = approx_lower_f32(q->score, lo, q->nvalid, s, q->tau,
+                                  nextafter(APPROX_CUT, INFINITY));
     int64_t pos_above = q->npos - approx_pos_before(q->pos_at, q->npos, hi);
     double sums[4] = {1.0 + (double)pos_above, (double)(q->nvalid - hi - pos_above), 0.0, 0.0};
     approx_add_window(q, lo, self, s, e, sums);
@@ -174,10 +178,12 @@ static double approx_add_coef(const approx_sorted *q, const double *coef, int64_
 }
 
 /* sum over positives r != skip with |s - s_r| / tau <= APPROX_CUT of coef[r] sig'(s - s_r). */
-static double approx_window_sum(const approx_sorted *q, const double *coef, double s, double e, int64_t skip)
+static double approx_window_sum(const approx_sorted *q, const double *coef, double s, double e,
+                                int64_t skip)
 {
     int64_t lo = approx_lower_pos(q->pos_score, 0, q->npos, s, q->tau, APPROX_CUT);
-    int64_t hi = approx_lower_pos(q->pos_score, lo, q->npos, s, q->tau, nextafter(-APPROX_CUT, -INFINITY));
+    int64_t hi = approx_lower_pos(q->pos_score, lo, q->npos, s, q->tau,
+                                  nextafter(-APPROX_CUT, -INFINITY));
     if (skip < lo || skip >= hi)
         return approx_add_coef(q, coef, lo, hi, s, e);
     return approx_add_coef(q, coef, lo, skip, s, e) + approx_add_coef(q, coef, skip + 1, hi, s, e);
@@ -185,11 +191,12 @@ static double approx_window_sum(const approx_sorted *q, const double *coef, doub
 
 static size_t approx_workspace_bytes(int64_t nvalid, int64_t npos)
 {
-    return rd_arena_align((size_t)nvalid * sizeof(uint32_t)) + rd_arena_align((size_t)nvalid * sizeof(int64_t)) +
-           sort_radix_scratch_bytes(nvalid) + rd_arena_align((size_t)nvalid * sizeof(float)) +
+    return rd_arena_align((size_t)nvalid * sizeof(uint32_t)) +
+           rd_arena_align((size_t)nvalid * sizeof(int64_t)) + sort_radix_scratch_bytes(nvalid) +
+           rd_arena_align((size_t)nvalid * sizeof(float)) +
            rd_arena_align((size_t)nvalid) + rd_arena_align((size_t)nvalid * sizeof(double)) +
            2 * rd_arena_align((size_t)npos * sizeof(int64_t)) +
-           9 * rd_arena_align((size_t)npos * sizeof(double));  // pos_score, pos_ex, seven of approx_stats
+           9 * rd_arena_align((size_t)npos * sizeof(double));  // pos_score, pos_ex, approx_stats
 }
 
 /* Sort the valid entries, list the positives, and fill ex when the span allows; every array
@@ -260,7 +267,8 @@ static double approx_stats_compute(const approx_sorted *q, double eps, approx_st
 
 /* Gradient of the negatives and of the positives (their own sums and the other positives'
  * windows); ignored entries get 0. */
-static void approx_gradient(const loss_inputs *in, const approx_sorted *q, const approx_stats *st, float *grad)
+static void approx_gradient(const loss_inputs *in, const approx_sorted *q, const approx_stats *st,
+                            float *grad)
 {
 #pragma omp parallel for schedule(dynamic, 1024) if (in->n > 4096)
     for (int64_t i = 0; i < in->n; i++) {

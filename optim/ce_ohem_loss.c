@@ -140,9 +140,9 @@ loss_status ce_ohem_loss_compute(const loss_inputs *in, const loss_params *p, rd
     int64_t nchunks = (in->n + OHEM_CHUNK - 1) / OHEM_CHUNK;
     rd_arena_reserve(ws, rd_arena_align(OHEM_BUCKETS * sizeof(int64_t)) +
                              2 * rd_arena_align((size_t)nchunks * sizeof(double)));
-    int64_t *hist = rd_arena_push(ws, OHEM_BUCKETS * sizeof(int64_t));               // [OHEM_BUCKETS]
-    int64_t *ties_before = rd_arena_push(ws, (size_t)nchunks * sizeof(int64_t));     // [nchunks]
-    double *partial = rd_arena_push(ws, (size_t)nchunks * sizeof(double));           // [nchunks]
+    int64_t *hist = rd_arena_push(ws, OHEM_BUCKETS * sizeof(int64_t));            // [OHEM_BUCKETS]
+    int64_t *ties_before = rd_arena_push(ws, (size_t)nchunks * sizeof(int64_t));  // [nchunks]
+    double *partial = rd_arena_push(ws, (size_t)nchunks * sizeof(double));        // [nchunks]
 
     int64_t k = (int64_t)p->neg_per_pos * out->num_pos;
     ohem_cut cut = ohem_select(in, k, out->num_neg, hist);

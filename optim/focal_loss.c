@@ -2,8 +2,8 @@
  * Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017 (eq. 5), with the convention
  * of torchvision.ops.sigmoid_focal_loss: alpha weights the positives, 1 - alpha the negatives.
  * With p = sigmoid(s):
- *   t = 1:  FL = -alpha (1-p)^gamma log p          dFL/ds = alpha (1-p)^gamma (gamma p log p - (1-p))
- *   t = 0:  FL = -(1-alpha) p^gamma log(1-p)       dFL/ds = (1-alpha) p^gamma (p - gamma (1-p) log(1-p))
+ *   t = 1:  FL = -alpha (1-p)^gamma log p,     dFL/ds = alpha (1-p)^gamma (gamma p log p - (1-p))
+ *   t = 0:  FL = -(1-alpha) p^gamma log(1-p),  dFL/ds = (1-alpha) p^gamma (p - gamma (1-p) log(1-p))
  * loss = sum FL / |P|, grad = dFL/ds / |P|, ignored entries 0 (defaults alpha 0.25, gamma 2).
  * log p = -softplus(-s) and log(1-p) = -softplus(s), so large |s| stays exact. Computed in
  * double, written as float; per-chunk sums are added in chunk order, so the result is the same
@@ -24,9 +24,9 @@ static double focal_pow(double x, double gamma)
 /* FL of one score with label t in {0, 1}; its derivative goes to *dscore. */
 static double focal_entry(double s, int t, double alpha, double gamma, double *dscore)
 {
-    double e = exp(-fabs(s));
-    double p = s >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);  // sigmoid(s)
-    double q = s >= 0 ? e / (1.0 + e) : 1.0 / (1.0 + e);  // 1 - p
+    double e = exp(-fabs(s)), r = 1.0 / (1.0 + e);
+    double p = s >= 0 ? r : e * r;  // sigmoid(s)
+    double q = s >= 0 ? e * r : r;  // 1 - p
     double softplus_pos = fmax(s, 0.0) + log1p(e);        // -log(1 - p)
     double softplus_neg = softplus_pos - s;               // -log p
     if (t == 1) {

@@ -116,7 +116,8 @@ static void hinge_harmonic(double *harmonic, int64_t count, double *partial)
 }
 
 /* Positives' and negatives' descending keys and indices, in input order per label. */
-static void hinge_gather(const loss_inputs *in, hinge_sorted *h, int64_t *pos_before, int64_t *neg_before)
+static void hinge_gather(const loss_inputs *in, hinge_sorted *h, int64_t *pos_before,
+                         int64_t *neg_before)
 {
     int64_t nchunks = hinge_chunks(in->n);
 #pragma omp parallel for schedule(static) if (nchunks > 1)
@@ -156,12 +157,15 @@ static void hinge_gather(const loss_inputs *in, hinge_sorted *h, int64_t *pos_be
 static size_t hinge_workspace_bytes(int64_t n, int64_t npos, int64_t nneg)
 {
     int64_t most = npos > nneg ? npos : nneg;
-    return rd_arena_align((size_t)npos * sizeof(int64_t)) + rd_arena_align((size_t)nneg * sizeof(int64_t)) +
-           rd_arena_align((size_t)npos * sizeof(uint32_t)) + rd_arena_align((size_t)nneg * sizeof(uint32_t)) +
+    return rd_arena_align((size_t)npos * sizeof(int64_t)) +
+           rd_arena_align((size_t)nneg * sizeof(int64_t)) +
+           rd_arena_align((size_t)npos * sizeof(uint32_t)) +
+           rd_arena_align((size_t)nneg * sizeof(uint32_t)) +
            rd_arena_align((size_t)(npos + 1) * sizeof(double)) +
            rd_arena_align((size_t)(npos + nneg + 1) * sizeof(double)) +
            rd_arena_align((size_t)hinge_chunks(npos + nneg + 1) * sizeof(double)) +
-           2 * rd_arena_align((size_t)hinge_chunks(n) * sizeof(int64_t)) + sort_radix_scratch_bytes(most) +
+           2 * rd_arena_align((size_t)hinge_chunks(n) * sizeof(int64_t)) +
+           sort_radix_scratch_bytes(most) +
            rd_arena_align((size_t)nneg * sizeof(int64_t));
 }
 
@@ -208,7 +212,8 @@ static int64_t hinge_count_below(const int64_t *k, int64_t n, int64_t v)
 
 /* Scatter the subgradient of the assignment k[nneg] and return the loss sum_j g_j(k_j)
  * (g_j(|P|) = 0 is not evaluated). */
-static double hinge_update(const loss_inputs *in, const hinge_sorted *h, const int64_t *k, float *grad)
+static double hinge_update(const loss_inputs *in, const hinge_sorted *h, const int64_t *k,
+                           float *grad)
 {
     int64_t P = h->npos, N = h->nneg, nchunks = hinge_chunks(N);
 #pragma omp parallel for schedule(static) if (in->n > HINGE_CHUNK)

@@ -20,10 +20,12 @@ static uint32_t lcg_next(uint64_t *state, uint32_t m)
 
 /* Scores on a grid of step 1/grid in [-range, range]; labels ~pos_pct% 1, 10% -1, rest 0;
  * at least one positive. */
-static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s, int8_t *t)
+static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s,
+                      int8_t *t)
 {
     for (int64_t i = 0; i < n; i++) {
-        s[i] = (float)((int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid) / (float)grid;
+        int step = (int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid;
+        s[i] = (float)step / (float)grid;
         uint32_t u = lcg_next(rng, 100);
         t[i] = u < (uint32_t)pos_pct ? 1 : (u < (uint32_t)pos_pct + 10 ? -1 : 0);
     }
@@ -174,7 +176,8 @@ START_TEST(test_approx_ap_matches_pairwise_oracle)
         ck_assert_double_gt(gmax, 0.0);
         for (int64_t i = 0; i < n; i++)
             ck_assert_msg(fabs(grad[i] - expect[i]) <= 1e-6 * fabs(expect[i]) + 1e-12 * gmax,
-                          "case %zu: grad[%lld] %.9g, oracle %.9g", c, (long long)i, grad[i], expect[i]);
+                          "case %zu: grad[%lld] %.9g, oracle %.9g", c, (long long)i, grad[i],
+                          expect[i]);
         free(s);
         free(grad);
         free(t);

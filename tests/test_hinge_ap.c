@@ -19,10 +19,12 @@ static uint32_t lcg_next(uint64_t *state, uint32_t m)
 }
 
 /* Scores on a grid of step 1/grid in [-range, range]; labels pos_pct% 1, 10% -1, rest 0. */
-static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s, int8_t *t)
+static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s,
+                      int8_t *t)
 {
     for (int64_t i = 0; i < n; i++) {
-        s[i] = (float)((int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid) / (float)grid;
+        int step = (int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid;
+        s[i] = (float)step / (float)grid;
         uint32_t u = lcg_next(rng, 100);
         t[i] = u < (uint32_t)pos_pct ? 1 : (u < (uint32_t)pos_pct + 10 ? -1 : 0);
     }
@@ -127,7 +129,8 @@ START_TEST(test_hinge_ap_brute_force)
                 best = value;
                 unique = 1;
                 memcpy(best_wrong, wrong, sizeof wrong);
-            } else if (value >= best - 1e-12 && memcmp(wrong, best_wrong, (size_t)m * sizeof *wrong)) {
+            } else if (value >= best - 1e-12 &&
+                       memcmp(wrong, best_wrong, (size_t)m * sizeof *wrong) != 0) {
                 unique = 0;
             }
         } while (next_permutation(order, m));
@@ -218,8 +221,8 @@ START_TEST(test_hinge_ap_matches_scan)
             make_case(&rng, n, cases[c].grid, cases[c].range, cases[c].pos_pct, s, t);
             double want = scan_oracle(s, t, n, pos, neg, &P, &N, k);
             loss_result r = hinge_run(s, t, n, &ws, grad);
-            ck_assert_msg(fabs(r.loss - want) <= 1e-9 * fmax(1.0, want), "case %zu: loss %.17g, scan %.17g",
-                          c, r.loss, want);
+            ck_assert_msg(fabs(r.loss - want) <= 1e-9 * fmax(1.0, want),
+                          "case %zu: loss %.17g, scan %.17g", c, r.loss, want);
             double scale = 2.0 / ((double)P * (double)N);
             int64_t reversed = 0;  // pairs of the i-th positive below some negative, running
             for (int64_t j = 0; j < N; j++) {
