@@ -2,15 +2,15 @@
  * rank_pairs.h; the method is sketched in part 2 of the loss issue: sort the positives, bucket
  * every candidate negative against the 2|P| breakpoints s_i ± δ, prefix sums).
  *
- * Breakpoints. Positive i (ascending order) has a lower key u_i - δ and an upper key
- * nextafter(u_i + δ, +inf), u = score - shift. A value v passes key k when v >= keys[k], i.e.
- * v >= u_i - δ for a lower one and v > u_i + δ for an upper one; merging the two ascending lists
+ * Breakpoints. Positive i (ascending order, score s_i) has a lower key s_i - δ and an upper key
+ * nextafter(s_i + δ, +inf), in double. A value v passes key k when v >= keys[k], i.e.
+ * v >= s_i - δ for a lower one and v > s_i + δ for an upper one; merging the two ascending lists
  * gives a sorted array, so the bucket m(v) (keys passed, 0..K) is a search. Relative to
- * positive i, m <= lo_i means f = 0, lo_i < m <= hi_i means f = 1/2 + β(v - u_i) (δ = 0: β = 0
- * and v = u_i exactly, the tie value 1/2), m > hi_i means f = 1. The search starts from a
+ * positive i, m <= lo_i means f = 0, lo_i < m <= hi_i means f = 1/2 + β(v - s_i) (δ = 0: β = 0
+ * and v = s_i exactly, the tie value 1/2), m > hi_i means f = 1. The search starts from a
  * uniform grid over the keys whose cell function is monotone in the real value (a float
- * formula of the score, of key + shift for a key): keys of lower cells are then < v and keys of
- * higher cells > v, and only the keys of v's own cell (mostly none or one) are compared.
+ * formula of the score, or of the key rounded to float): keys of lower cells are then < v and
+ * keys of higher cells > v, and only the keys of v's own cell (mostly none or one) are compared.
  *
  * Passes over the batch: (1) validate and count, per chunk; (2) gather the positives; (3) zero
  * grad and bucket the candidate negatives (v >= -δ) into per-chunk counts and sums, keeping
@@ -82,8 +82,8 @@ static inline uint32_t rank_search(const double *keys, int64_t len, double v)
     return (uint32_t)(base - keys) + (*base <= v);
 }
 
-/* Grid cell of a score x (a key's is that of the float nearest key + shift): each step is
- * monotone non-decreasing, NaN-free and in range whatever the inputs. */
+/* Grid cell of a score x (a key's is that of the key rounded to float): each step is monotone
+ * non-decreasing, and the result is in range whatever the inputs (NaN becomes cell 0). */
 static inline int32_t rank_grid_index(float x, float x0, float scale, float top)
 {
     float y = (x - x0) * scale;
@@ -91,13 +91,13 @@ static inline int32_t rank_grid_index(float x, float x0, float scale, float top)
     return (int32_t)(y < top ? y : top);
 }
 
-/* The bucket m(u) of u = s - shift >= keys[0] when s lies in grid cell c. */
-static inline uint32_t rank_bucket(const rank_pairs *rp, int32_t c, double u)
+/* The bucket m(v) of a score v >= keys[0] that lies in grid cell c. */
+static inline uint32_t rank_bucket(const rank_pairs *rp, int32_t c, double v)
 {
     const rank_grid_cell g = rp->grid[c];
     if (g.count <= 1)
-        return (uint32_t)g.first + (g.key <= u);
-    return (uint32_t)g.first + rank_search(rp->keys + g.first, g.count, u);
+        return (uint32_t)g.first + (g.key <= v);
+    return (uint32_t)g.first + rank_search(rp->keys + g.first, g.count, v);
 }
 
 static int rank_chunk_count(int64_t n, int64_t cells_per_chunk)
@@ -202,13 +202,12 @@ static size_t rank_layout(rank_pairs *rp, rank_tmp *t, rd_arena *ws)
 static int rank_pos_cmp(const void *x, const void *y)
 {
     const rank_pos *a = x, *b = y;
-    if (a->u != b->u)
-        return a->u < b->u ? -1 : 1;
+    if (a->score != b->score)
+        return a->score < b->score ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
 }
 
-/* Pass 2: the positives (in the pass-1 partition), sorted by (score, index); the lowest
- * score becomes the shift. */
+/* Pass 2: the positives (in the pass-1 partition), sorted by (score, index). */
 static void rank_gather_positives(rank_pairs *rp, const loss_inputs *in, int na,
                                   const rank_scan *scan)
 {
@@ -232,20 +231,17 @@ static void rank_gather_positives(rank_pairs *rp, const loss_inputs *in, int na,
         }
     }
     qsort(rp->pos, (size_t)rp->num_pos, sizeof *rp->pos, rank_pos_cmp);
-    rp->shift = rp->pos[0].u;
-    for (int64_t i = 0; i < rp->num_pos; i++)
-        rp->pos[i].u -= rp->shift;  // exact: the difference of two floats
 }
 
-/* Merge the ascending lower keys u_i - δ and upper keys nextafter(u_i + δ) (lower first on
+/* Merge the ascending lower keys s_i - δ and upper keys nextafter(s_i + δ) (lower first on
  * equal keys; both orders give the same buckets). */
 static void rank_place_breakpoints(rank_pairs *rp, double delta)
 {
     const int64_t P = rp->num_pos, K = rp->nbreak;
     int64_t i = 0, j = 0;
     for (int64_t k = 0; k < K; k++) {
-        double lower = i < P ? rp->pos[i].u - delta : INFINITY;
-        double upper = j < P ? nextafter(rp->pos[j].u + delta, INFINITY) : INFINITY;
+        double lower = i < P ? rp->pos[i].score - delta : INFINITY;
+        double upper = j < P ? nextafter(rp->pos[j].score + delta, INFINITY) : INFINITY;
         if (i < P && lower <= upper) {
             rp->keys[k] = lower;
             rp->owner[k] = (int32_t)i;
@@ -263,14 +259,14 @@ static void rank_build_grid(rank_pairs *rp)
 {
     const int64_t K = rp->nbreak, G = rp->grid_cells;
     const float scale = (float)((double)G / (rp->keys[K - 1] - rp->keys[0]));
-    rp->grid_x0 = (float)(rp->keys[0] + rp->shift);
+    rp->grid_x0 = (float)rp->keys[0];
     rp->grid_scale = isfinite(scale) ? scale : 0.0f;  // a degenerate range: one cell, searched
     rp->grid_top = (float)(G - 1);
     for (int64_t c = 0; c < G; c++)
         rp->grid[c] = (rank_grid_cell){INFINITY, 0, 0};
     for (int64_t k = 0; k < K; k++)
-        rp->grid[rank_grid_index((float)(rp->keys[k] + rp->shift), rp->grid_x0, rp->grid_scale,
-                                 rp->grid_top)].count++;
+        rp->grid[rank_grid_index((float)rp->keys[k], rp->grid_x0, rp->grid_scale, rp->grid_top)]
+            .count++;
     int32_t first = 0;
     for (int64_t c = 0; c < G; c++) {
         rp->grid[c].first = first;
@@ -289,7 +285,7 @@ static int64_t rank_bucket_block(const rank_pairs *rp, const float *restrict s,
                                  int64_t len, uint32_t off, rank_cell *restrict cells,
                                  rank_cand *restrict cand, int64_t k)
 {
-    const double cut = rp->keys[0], shift = rp->shift;
+    const double cut = rp->keys[0];
     int all_neg = 1;
     int32_t lo = cell[0], hi = cell[0];
     for (int64_t i = 0; i < len; i++) {
@@ -302,7 +298,7 @@ static int64_t rank_bucket_block(const rank_pairs *rp, const float *restrict s,
     if (all_neg && g.first == rp->grid[hi].first && rp->grid[hi].count == 0 && g.first > 0) {
         double part[RANK_LANES] = {0.0};
         for (int64_t i = 0; i < len; i++)
-            part[i % RANK_LANES] += (double)s[i] - shift;
+            part[i % RANK_LANES] += s[i];
         rank_cell *bucket = cells + (int64_t)g.first * RANK_LANES;
         bucket->cnt += (double)len;
         bucket->sum += (part[0] + part[1]) + (part[2] + part[3]);
@@ -311,12 +307,12 @@ static int64_t rank_bucket_block(const rank_pairs *rp, const float *restrict s,
         return k + len;
     }
     for (int64_t i = 0; i < len; i++) {
-        const double u = (double)s[i] - shift;
-        if (t[i] == 0 && u >= cut) {
-            const uint32_t m = rank_bucket(rp, cell[i], u);
+        const double v = s[i];
+        if (t[i] == 0 && v >= cut) {
+            const uint32_t m = rank_bucket(rp, cell[i], v);
             rank_cell *bucket = cells + (int64_t)m * RANK_LANES + (k & (RANK_LANES - 1));
             bucket->cnt += 1.0;
-            bucket->sum += u;
+            bucket->sum += v;
             cand[k++] = (rank_cand){off + (uint32_t)i, m};
         }
     }
@@ -332,8 +328,8 @@ static void rank_bucket_chunk(rank_pairs *rp, const loss_inputs *in, int c, rank
                   e = rank_chunk_begin(rp->n, rp->nchunks, c + 1);
     const float *restrict s = in->scores;
     const int8_t *restrict t = in->labels;
-    // a float at or below every score that passes the exact test u >= keys[0]
-    const float cut_f = nextafterf((float)(rp->shift + rp->keys[0]), -INFINITY);
+    // a float at or below every score that passes the exact test v >= keys[0]
+    const float cut_f = nextafterf((float)rp->keys[0], -INFINITY);
     const float x0 = rp->grid_x0, scale = rp->grid_scale, top = rp->grid_top;
     memset(cells, 0, (size_t)(RANK_LANES * (K + 1)) * sizeof *cells);
     memset(grad + b, 0, (size_t)(e - b) * sizeof *grad);
@@ -394,20 +390,20 @@ static void rank_prefix_buckets(const rank_pairs *rp, rank_tmp *t)
     memset(t->pcnt, 0, (size_t)(K + 1) * sizeof *t->pcnt);
     memset(t->psum, 0, (size_t)(K + 1) * sizeof *t->psum);
     for (int64_t i = 0; i < P; i++) {
-        const uint32_t m = rank_search(rp->keys, K, rp->pos[i].u);
+        const uint32_t m = rank_search(rp->keys, K, rp->pos[i].score);
         t->pcnt[m] += 1.0;
-        rank_dd_add(&t->psum[m], rp->pos[i].u);
+        rank_dd_add(&t->psum[m], rp->pos[i].score);
     }
     rank_prefix(t->pcnt, t->psum, K);
 }
 
-/* Σ over the values counted in cnt/sum of f(v - u_i) for positive i: the linear buckets
- * (lo, hi] give 1/2 + β(v - u_i) each, the buckets above hi give 1. */
+/* Σ over the values counted in cnt/sum of f(v - s_i) for positive i: the linear buckets
+ * (lo, hi] give 1/2 + β(v - s_i) each, the buckets above hi give 1. */
 static double rank_step_sum(const double *cnt, const rank_dd *sum, int64_t K, int32_t lo,
-                            int32_t hi, double u, double beta)
+                            int32_t hi, double si, double beta)
 {
     double lin = cnt[hi] - cnt[lo], sat = cnt[K] - cnt[hi];
-    double centred = rank_dd_diff(sum[hi], sum[lo]) - u * lin;  // Σ_lin (v - u_i)
+    double centred = rank_dd_diff(sum[hi], sum[lo]) - si * lin;  // Σ_lin (v - s_i)
     return sat + 0.5 * lin + beta * centred;
 }
 
@@ -460,16 +456,16 @@ loss_status rank_pairs_build(rank_pairs *rp, const loss_inputs *in, double delta
     rank_prefix_buckets(rp, &t);
     for (int64_t i = 0; i < rp->num_pos; i++) {
         const int32_t lo = rp->lo[i], hi = rp->hi[i];
-        const double u = rp->pos[i].u;
-        const double b = rank_step_sum(t.ncnt, t.nsum, rp->nbreak, lo, hi, u, rp->beta);
+        const double si = rp->pos[i].score;
+        const double b = rank_step_sum(t.ncnt, t.nsum, rp->nbreak, lo, hi, si, rp->beta);
         rp->pos_b[i] = b > 0.0 ? b : 0.0;  // rounding may leave -1e-17 where the sum is 0
-        rp->pos_a[i] = 0.5 + rank_step_sum(t.pcnt, t.psum, rp->nbreak, lo, hi, u, rp->beta);
+        rp->pos_a[i] = 0.5 + rank_step_sum(t.pcnt, t.psum, rp->nbreak, lo, hi, si, rp->beta);
     }
     return LOSS_OK;
 }
 
-/* Per-bucket linear coefficients of g(v) = Σ_i w_i f(v - u_i): walking the breakpoints
- * upwards, positive i enters its linear part (w_i(1/2 - β u_i) + w_i β v) at its lower key and
+/* Per-bucket linear coefficients of g(v) = Σ_i w_i f(v - s_i): walking the breakpoints
+ * upwards, positive i enters its linear part (w_i(1/2 - β s_i) + w_i β v) at its lower key and
  * saturates (w_i) at its upper key. */
 static void rank_coefficients(rank_pairs *rp)
 {
@@ -477,7 +473,7 @@ static void rank_coefficients(rank_pairs *rp)
     rp->coef_c[0] = rp->coef_d[0] = 0.0;
     for (int64_t k = 0; k < rp->nbreak; k++) {
         const int32_t o = rp->owner[k], i = o >= 0 ? o : ~o;
-        const double w = rp->weight[i], lin_c = w * (0.5 - rp->beta * rp->pos[i].u),
+        const double w = rp->weight[i], lin_c = w * (0.5 - rp->beta * rp->pos[i].score),
                      lin_d = w * rp->beta;
         if (o >= 0) {
             rank_dd_add(&c, lin_c);
@@ -498,7 +494,6 @@ void rank_pairs_scatter(rank_pairs *rp, float *grad)
     rank_coefficients(rp);
     const float *restrict s = rp->scores;
     const double *restrict cc = rp->coef_c, *restrict cd = rp->coef_d;
-    const double shift = rp->shift;
 #pragma omp parallel for schedule(static) if (rp->nchunks > 1)
     for (int c = 0; c < rp->nchunks; c++) {
         const int64_t b = rank_chunk_begin(rp->n, rp->nchunks, c);
@@ -506,7 +501,7 @@ void rank_pairs_scatter(rank_pairs *rp, float *grad)
         float *restrict g = grad + b;
         for (int64_t k = 0; k < rp->chunk_ncand[c]; k++) {
             const uint32_t j = cand[k].offset, m = cand[k].bucket;
-            const double v = cc[m] + cd[m] * ((double)s[b + j] - shift);
+            const double v = cc[m] + cd[m] * s[b + j];
             g[j] = (float)(v > 0.0 ? v : 0.0);  // exact value >= 0; clamp rounding residue
         }
     }

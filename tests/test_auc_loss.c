@@ -44,7 +44,7 @@ static int case_below(case_rng *r, int n)
 static void case_fill(case_rng *r, int kind, double delta, float *s, int8_t *t, int n)
 {
     static const double p_pos[] = {0.0, 0.02, 0.1, 0.3, 0.5, 0.9, 1.0};
-    static const double p_ign[] = {0.0, 0.0, 0.1, 0.5, 1.0};
+    static const double p_ign[] = {0.0, 0.0, 0.1, 0.5, 0.9};
     double pp = p_pos[case_below(r, 7)], pi = p_ign[case_below(r, 5)];
     for (int i = 0; i < n; i++) {
         double x = case_unit(r);
@@ -198,7 +198,7 @@ END_TEST
 START_TEST(test_auc_matches_oracle_random)
 {
     static const double deltas[5] = {0.0, 0.25, 0.5, 1.0, 2.0};
-    enum { CASES = 1500, NMAX = 300 };
+    enum { CASES = 2000, NMAX = 300 };
     float s[NMAX], g_fast[NMAX], g_ref[NMAX];
     int8_t t[NMAX];
     case_rng rng = {20190607};
@@ -212,7 +212,7 @@ START_TEST(test_auc_matches_oracle_random)
         p.delta = deltas[case_below(&rng, 5)];
         p.interp = case_below(&rng, 2);  // ignored by AUC
         case_fill(&rng, c % 5, p.delta, s, t, n);
-        if (c % 97 == 0)
+        if (c % 50 == 0)
             memset(t, -1, (size_t)n);  // all ignored
         loss_inputs in = {s, t, NULL, n};
         case_compare(&rep, c, &in, &p, &ws, g_fast, g_ref);
