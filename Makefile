@@ -4,7 +4,8 @@
 #   make demo       install, build, run the built-in main job
 #   make toy        the toy convergence study (Proposition 1, Figure 5b on toy data)
 #   make deps       install missing Debian packages (non-interactive apt-get)
-#   make CUDA=0|1   force the CUDA backend off or on;  make DEBUG=1  ASan + UBSan
+#   make CUDA=0|1   force the CUDA backend off or on
+#   make DEBUG=1    ASan + UBSan build (build/debug/, bin/rankdet-debug)
 #   make clean
 
 CUDA_FOUND := $(shell command -v nvcc >/dev/null 2>&1 && echo 1 || echo 0)
@@ -23,6 +24,7 @@ ifeq ($(DEBUG),1)
   CFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS += -fsanitize=address,undefined
   BUILD := build/debug
+  BIN := bin/rankdet-debug
 else
   CFLAGS += -O3 -g -march=x86-64-v3
 endif
