@@ -39,6 +39,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SUPPORT_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 .PHONY: all deps test check-run demo demo-run toy toy-run clean FORCE
@@ -64,14 +65,16 @@ $(BUILD)/experiments/version.o: experiments/version.c FORCE
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DRANKDET_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/check_main.o $(BUILD)/librankdet.a
+# Test support files (tests/*.c other than test_*.c: the check main, shared helpers) link into
+# every suite.
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_SUPPORT_OBJ) $(BUILD)/librankdet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $< $(BUILD)/tests/check_main.o \
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $< $(TEST_SUPPORT_OBJ) \
 	  $(BUILD)/librankdet.a $(LDLIBS) $(shell pkg-config --libs check) $(LDFLAGS)
 
-$(BUILD)/tests/check_main.o: tests/check_main.c
+$(TEST_SUPPORT_OBJ): $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c $< -o $@
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -MMD -MP -c $< -o $@
 
 test: deps
 	@$(MAKE) --no-print-directory check-run
