@@ -206,6 +206,23 @@ static double bench_regime(const char *regime, batch *b, const bench_loss_config
     return ap_ratio;
 }
 
+/* The rows to time: the streaming floor, the chosen registry losses, the oracles. */
+static int bench_rows(const bench_loss_config *c, bench_row *rows, int max_rows)
+{
+    int nrows = 0;
+    rows[nrows++] = (bench_row){"stream", NULL, 0};
+    int count;
+    const loss_def *defs = loss_registry(&count);
+    for (int i = 0; i < count && nrows < max_rows - 2; i++)
+        if (list_has(c->losses, defs[i].name))
+            rows[nrows++] = (bench_row){defs[i].name, defs[i].compute, 0};
+    if (c->oracle && list_has(c->losses, "ap"))
+        rows[nrows++] = (bench_row){"ap_oracle", ap_oracle_compute, 1};
+    if (c->oracle && list_has(c->losses, "auc"))
+        rows[nrows++] = (bench_row){"auc_oracle", auc_oracle_compute, 1};
+    return nrows;
+}
+
 int bench_loss_main(int argc, char **argv)
 {
     bench_loss_config c;
@@ -222,17 +239,7 @@ int bench_loss_main(int argc, char **argv)
     int all_threads = c.threads > 0 ? c.threads : omp_get_num_procs();
 
     bench_row rows[16];
-    int nrows = 0;
-    rows[nrows++] = (bench_row){"stream", NULL, 0};
-    int count;
-    const loss_def *defs = loss_registry(&count);
-    for (int i = 0; i < count && nrows < 14; i++)
-        if (list_has(c.losses, defs[i].name))
-            rows[nrows++] = (bench_row){defs[i].name, defs[i].compute, 0};
-    if (c.oracle && list_has(c.losses, "ap"))
-        rows[nrows++] = (bench_row){"ap_oracle", ap_oracle_compute, 1};
-    if (c.oracle && list_has(c.losses, "auc"))
-        rows[nrows++] = (bench_row){"auc_oracle", auc_oracle_compute, 1};
+    int nrows = bench_rows(&c, rows, 16);
 
     batch b;
     b.n = (int64_t)c.images * c.anchors * c.classes;
