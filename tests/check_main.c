@@ -19,6 +19,15 @@ char *test_tmpdir(void)
     return dir;
 }
 
+char *test_path_in(const char *dir, const char *name)
+{
+    size_t size = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(size);
+    ck_assert_ptr_nonnull(p);
+    snprintf(p, size, "%s/%s", dir, name);
+    return p;
+}
+
 int main(void)
 {
     SRunner *runner = srunner_create(test_suite());

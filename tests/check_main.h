@@ -1,5 +1,7 @@
 /* check_main.h — every tests/test_*.c defines test_suite(); tests/check_main.c runs it.
- * Helpers shared by the suites live here too. */
+ * The paths every suite may need live here too; the other helpers shared by the suites sit in
+ * the support files beside it (every .c file in tests/ not named test_*.c links into each suite):
+ * case_rng, rank_cases, loss_expect, cli_run, h5io. */
 #ifndef RD_CHECK_MAIN_H
 #define RD_CHECK_MAIN_H
 
@@ -12,5 +14,7 @@ Suite *test_suite(void);
 const char *test_rankdet_bin(void);
 /* A fresh temporary directory for this test (caller owns the returned string). */
 char *test_tmpdir(void);
+/* "dir/name" in a malloc'd string the caller frees. */
+char *test_path_in(const char *dir, const char *name);
 
 #endif

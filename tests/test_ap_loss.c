@@ -2,127 +2,17 @@
  * issue's worked example, the O(|P||N|) oracle (optim/rank_oracle.c) on random batches, its
  * invariants, bad input, thread-count independence and a steady state without allocation. */
 #include <math.h>
-#include <omp.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/arena.h"
 #include "optim/loss.h"
 #include "optim/rank_oracle.h"
+#include "tests/case_rng.h"
 #include "tests/check_main.h"
-
-/* The loss under test and its O(|P||N|) oracle. */
-static const loss_compute_fn loss_fast = ap_loss_compute, loss_oracle = ap_oracle_compute;
-
-typedef struct case_rng {
-    uint64_t state;  // splitmix64
-} case_rng;
-
-static uint64_t case_next(case_rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double case_unit(case_rng *r)
-{
-    return (double)(case_next(r) >> 11) * 0x1.0p-53;
-}
-
-static int case_below(case_rng *r, int n)
-{
-    return (int)(case_next(r) % (uint64_t)n);
-}
-
-/* One random batch. Score kinds: continuous; a grid of multiples of 1/4 (ties, and negatives
- * exactly at s_i ± δ for every δ tested); three values (heavy ties); all equal; negatives
- * placed exactly at a positive's s_i ± δ or s_i. */
-static void case_fill(case_rng *r, int kind, double delta, float *s, int8_t *t, int n)
-{
-    static const double p_pos[] = {0.0, 0.02, 0.1, 0.3, 0.5, 0.9, 1.0};
-    static const double p_ign[] = {0.0, 0.0, 0.1, 0.5, 0.9};
-    double pp = p_pos[case_below(r, 7)], pi = p_ign[case_below(r, 5)];
-    for (int i = 0; i < n; i++) {
-        double x = case_unit(r);
-        t[i] = x < pi ? -1 : case_unit(r) < pp ? 1 : 0;
-        switch (kind) {
-        case 0: s[i] = (float)(6.0 * case_unit(r) - 3.0); break;
-        case 1: s[i] = (float)(0.25 * (case_below(r, 17) - 8)); break;
-        case 2: s[i] = (float)(0.5 * case_below(r, 3)); break;
-        case 3: s[i] = 0.75f; break;
-        default: s[i] = (float)(0.125 * (case_below(r, 33) - 16)); break;
-        }
-    }
-    if (kind == 4)  // negatives exactly at some positive's cut-offs or on it
-        for (int i = 0; i < n; i++) {
-            int k = case_below(r, n);
-            if (t[i] == 0 && t[k] == 1)
-                s[i] = (float)(s[k] + delta * (case_below(r, 3) - 1));
-        }
-}
-
-typedef struct case_report {
-    int failures;
-    char first[256];  // the first failure, for the assertion message
-} case_report;
-
-static void case_fail(case_report *rep, const char *what, int c, int64_t i, double got, double want)
-{
-    if (rep->failures++ == 0)
-        snprintf(rep->first, sizeof rep->first, "case %d, %s at %lld: got %.9g, want %.9g", c, what,
-                 (long long)i, got, want);
-}
-
-/* The invariants of every AP/AUC update: ignored 0, positives <= 0, negatives >= 0, sum 0,
- * loss = sum of the negatives' updates. */
-static void case_invariants(case_report *rep, int c, const int8_t *t, const float *g, int64_t n,
-                            double loss)
-{
-    double sum = 0.0, neg = 0.0, mag = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        if ((t[i] == -1 && g[i] != 0.0f) || (t[i] == 1 && g[i] > 0.0f) || (t[i] == 0 && g[i] < 0.0f))
-            case_fail(rep, "sign of update", c, i, g[i], 0.0);
-        sum += g[i];
-        mag += fabs(g[i]);
-        neg += t[i] == 0 ? g[i] : 0.0;
-    }
-    if (fabs(sum) > 1e-6 * (1.0 + mag))
-        case_fail(rep, "sum of updates", c, -1, sum, 0.0);
-    if (fabs(neg - loss) > 1e-6 * (1.0 + mag))
-        case_fail(rep, "loss vs negatives' updates", c, -1, loss, neg);
-}
-
-/* Run fast and oracle on one batch and compare (grad 1e-6 relative, far below the 1e-6
- * absolute a float update needs; loss 1e-9 relative). */
-static void case_compare(case_report *rep, int c, const loss_inputs *in, const loss_params *p,
-                         rd_arena *ws, float *g_fast, float *g_ref)
-{
-    loss_result rf, ro;
-    loss_status sf = loss_fast(in, p, ws, g_fast, &rf);
-    loss_status so = loss_oracle(in, p, ws, g_ref, &ro);
-    if (sf != LOSS_OK || so != LOSS_OK)
-        case_fail(rep, "status", c, -1, sf, so);
-    if (rf.num_pos != ro.num_pos || rf.num_neg != ro.num_neg || rf.no_positive != ro.no_positive)
-        case_fail(rep, "counts", c, -1, (double)rf.num_pos, (double)ro.num_pos);
-    if (fabs(rf.loss - ro.loss) > 1e-9 * fmax(fabs(rf.loss), fabs(ro.loss)) + 1e-12)
-        case_fail(rep, "loss", c, -1, rf.loss, ro.loss);
-    for (int64_t i = 0; i < in->n; i++)
-        if (fabs(g_fast[i] - g_ref[i]) > 1e-6 * fabs(g_ref[i]) + 1e-12)
-            case_fail(rep, "update", c, i, g_fast[i], g_ref[i]);
-    case_invariants(rep, c, in->labels, g_fast, in->n, rf.loss);
-    if (rf.num_pos == 0 && (rf.loss != 0.0 || !rf.no_positive))
-        case_fail(rep, "no positive", c, -1, rf.loss, 0.0);
-}
-
-static void expect_update(const float *g, const double *want, int n, double tol)
-{
-    for (int i = 0; i < n; i++)
-        ck_assert_msg(fabs(g[i] - want[i]) <= tol, "update[%d] = %.9f, want %.9f", i, g[i], want[i]);
-}
+#include "tests/loss_expect.h"
+#include "tests/rank_cases.h"
 
 /* The issue's worked example, δ = 1, interpolation on. By hand (f(x) = x/2 + 1/2 clamped):
  *   positives ascending -0.847, 1.57, 2.567; negatives 0.747, -0.096; -0.056 ignored.
@@ -138,14 +28,9 @@ START_TEST(test_ap_worked_example)
     const double a1 = 3.0, b1 = 1.8755, a2 = 1.9985, b2 = 0.0885;
     const double want[6] = {-b2 / (a2 + b2) / 3, 0.0, (1.0 / (a1 + b1) + b2 / (a2 + b2)) / 3,
                             -b1 / (a1 + b1) / 3, 0.0, 0.8755 / (a1 + b1) / 3};
-    loss_params p;
-    loss_params_default(&p);
     loss_inputs in = {s, t, NULL, 6};
-    rd_arena ws;
-    rd_arena_init(&ws);
     float g[6];
-    loss_result r;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
+    loss_result r = expect_loss_ok(ap_loss_compute, &in, NULL, g);
     ck_assert_double_eq_tol(r.loss, (b1 / (a1 + b1) + b2 / (a2 + b2)) / 3, 1e-7);
     expect_update(g, want, 6, 1e-6);
     /* The issue quotes loss 0.142372 and [-0.014148, 0, 0.082518, -0.128224, 0, 0.059854]; the
@@ -155,7 +40,6 @@ START_TEST(test_ap_worked_example)
     const double issue[6] = {-0.014148, 0.0, 0.082518, -0.128224, 0.0, 0.059854};
     ck_assert_double_eq_tol(r.loss, 0.142372, 2e-5);
     expect_update(g, issue, 6, 2e-5);
-    rd_arena_free(&ws);
 }
 END_TEST
 
@@ -177,20 +61,16 @@ START_TEST(test_ap_eq5_by_hand)
     p.delta = 0.0;
     p.interp = 0;
     loss_inputs in = {s, t, NULL, 6};
-    rd_arena ws;
-    rd_arena_init(&ws);
     float g[6];
-    loss_result r;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
+    loss_result r = expect_loss_ok(ap_loss_compute, &in, &p, g);
     ck_assert_double_eq_tol(r.loss, 7.0 / 36, 1e-12);
     expect_update(g, plain, 6, 1e-7);
     ck_assert_int_eq(r.num_pos, 3);
     ck_assert_int_eq(r.num_neg, 3);
     p.interp = 1;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
+    r = expect_loss_ok(ap_loss_compute, &in, &p, g);
     ck_assert_double_eq_tol(r.loss, 1.0 / 6, 1e-12);
     expect_update(g, interp, 6, 1e-7);
-    rd_arena_free(&ws);
 }
 END_TEST
 
@@ -206,41 +86,18 @@ START_TEST(test_ap_ties_by_hand)
     loss_params_default(&p);
     p.delta = 0.0;
     loss_inputs in = {s, t, NULL, 4};
-    rd_arena ws;
-    rd_arena_init(&ws);
     float g[4];
-    loss_result r;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
+    loss_result r = expect_loss_ok(ap_loss_compute, &in, &p, g);
     ck_assert_double_eq_tol(r.loss, 0.25, 1e-12);
     expect_update(g, want, 4, 1e-7);
-    rd_arena_free(&ws);
 }
 END_TEST
 
 START_TEST(test_ap_matches_oracle_random)
 {
-    static const double deltas[5] = {0.0, 0.25, 0.5, 1.0, 2.0};
-    enum { CASES = 2000, NMAX = 300 };
-    float s[NMAX], g_fast[NMAX], g_ref[NMAX];
-    int8_t t[NMAX];
-    case_rng rng = {20190601};
-    case_report rep = {0, ""};
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_params p;
-    loss_params_default(&p);
-    for (int c = 0; c < CASES; c++) {
-        int n = 1 + case_below(&rng, NMAX);
-        p.delta = deltas[case_below(&rng, 5)];
-        p.interp = case_below(&rng, 2);
-        case_fill(&rng, c % 5, p.delta, s, t, n);
-        if (c % 50 == 0)
-            memset(t, -1, (size_t)n);  // all ignored
-        loss_inputs in = {s, t, NULL, n};
-        case_compare(&rep, c, &in, &p, &ws, g_fast, g_ref);
-    }
-    rd_arena_free(&ws);
-    ck_assert_msg(rep.failures == 0, "%d failures; first: %s", rep.failures, rep.first);
+    case_comparison cmp = {ap_loss_compute, ap_oracle_compute, 0, ""};
+    case_compare_random(&cmp, 20190601);
+    case_expect_no_failures(&cmp);
 }
 END_TEST
 
@@ -256,10 +113,10 @@ START_TEST(test_ap_extreme_scores_match_oracle)
                                  0.0f, -0.0f, 1.0f, 0x1.000002p0f, 1.001f, 0.999f};
     static const double deltas[] = {0.0, 1e-3, 0.5, 8.0};
     enum { NPOOL = 13, N = 40 };
-    float s[N], g_fast[N], g_ref[N];
+    float s[N];
     int8_t t[N];
     case_rng rng = {314};
-    case_report rep = {0, ""};
+    case_comparison cmp = {ap_loss_compute, ap_oracle_compute, 0, ""};
     rd_arena ws;
     rd_arena_init(&ws);
     loss_params p;
@@ -273,52 +130,40 @@ START_TEST(test_ap_extreme_scores_match_oracle)
             t[i] = (int8_t)(case_below(&rng, 3) - 1);
         }
         loss_inputs in = {s, t, NULL, N};
-        case_compare(&rep, c, &in, &p, &ws, g_fast, g_ref);
+        case_compare(&cmp, c, &in, &p, &ws);
     }
     rd_arena_free(&ws);
-    ck_assert_msg(rep.failures == 0, "%d failures; first: %s", rep.failures, rep.first);
+    case_expect_no_failures(&cmp);
 }
 END_TEST
 
-/* A batch large enough for many chunks, with several hundred positives. */
+/* A batch large enough for many chunks, with several hundred positives and a tie across
+ * labels. */
 static void big_batch(float *s, int8_t *t, int64_t n, uint64_t seed)
 {
-    case_rng rng = {seed};
-    for (int64_t i = 0; i < n; i++) {
-        double x = case_unit(&rng);
-        t[i] = x < 0.002 ? 1 : x < 0.05 ? -1 : 0;
-        double base = t[i] == 1 ? -1.0 : -3.0;
-        s[i] = (float)(base + 3.0 * (case_unit(&rng) + case_unit(&rng) - 1.0));
-    }
-    s[7] = s[11];  // a tie across labels
+    case_fill_big(s, t, n, seed, 0);
+    s[7] = s[11];
 }
 
 START_TEST(test_ap_threads_same_bits_and_oracle)
 {
     const int64_t n = 200000;
-    float *s = malloc((size_t)n * sizeof *s), *g1 = malloc((size_t)n * sizeof *g1),
-          *g2 = malloc((size_t)n * sizeof *g2);
+    float *s = malloc((size_t)n * sizeof *s);
     int8_t *t = malloc((size_t)n);
-    ck_assert(s && g1 && g2 && t);
+    ck_assert(s && t);
     big_batch(s, t, n, 7);
     loss_params p;
     loss_params_default(&p);
     loss_inputs in = {s, t, NULL, n};
     rd_arena ws;
     rd_arena_init(&ws);
-    loss_result r1, r2;
-    omp_set_num_threads(1);
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g1, &r1), LOSS_OK);
-    omp_set_num_threads(2);
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g2, &r2), LOSS_OK);
+    loss_result r1 = expect_threads_same_bits(ap_loss_compute, &in, &p, &ws);
     ck_assert_int_gt(r1.num_pos, 300);
-    ck_assert_msg(memcmp(g1, g2, (size_t)n * sizeof *g1) == 0, "update differs with 2 threads");
-    ck_assert_msg(memcmp(&r1.loss, &r2.loss, sizeof r1.loss) == 0, "loss differs with 2 threads");
-    case_report rep = {0, ""};
-    case_compare(&rep, 0, &in, &p, &ws, g1, g2);
-    ck_assert_msg(rep.failures == 0, "%d failures; first: %s", rep.failures, rep.first);
+    case_comparison cmp = {ap_loss_compute, ap_oracle_compute, 0, ""};
+    case_compare(&cmp, 0, &in, &p, &ws);
+    case_expect_no_failures(&cmp);
     rd_arena_free(&ws);
-    free(s), free(g1), free(g2), free(t);
+    free(s), free(t);
 }
 END_TEST
 
@@ -327,10 +172,9 @@ END_TEST
 START_TEST(test_ap_narrow_scores_match_oracle)
 {
     const int64_t n = 100000;
-    float *s = malloc((size_t)n * sizeof *s), *g1 = malloc((size_t)n * sizeof *g1),
-          *g2 = malloc((size_t)n * sizeof *g2);
+    float *s = malloc((size_t)n * sizeof *s);
     int8_t *t = malloc((size_t)n);
-    ck_assert(s && g1 && g2 && t);
+    ck_assert(s && t);
     case_rng rng = {99};
     for (int64_t i = 0; i < n; i++) {
         double x = case_unit(&rng);
@@ -342,40 +186,29 @@ START_TEST(test_ap_narrow_scores_match_oracle)
     loss_inputs in = {s, t, NULL, n};
     rd_arena ws;
     rd_arena_init(&ws);
-    case_report rep = {0, ""};
+    case_comparison cmp = {ap_loss_compute, ap_oracle_compute, 0, ""};
     for (int interp = 0; interp < 2; interp++) {
         p.interp = interp;
-        case_compare(&rep, interp, &in, &p, &ws, g1, g2);
+        case_compare(&cmp, interp, &in, &p, &ws);
     }
-    ck_assert_msg(rep.failures == 0, "%d failures; first: %s", rep.failures, rep.first);
+    case_expect_no_failures(&cmp);
     rd_arena_free(&ws);
-    free(s), free(g1), free(g2), free(t);
+    free(s), free(t);
 }
 END_TEST
 
 START_TEST(test_ap_steady_state_allocates_nothing)
 {
     const int64_t n = 50000;
-    float *s = malloc((size_t)n * sizeof *s), *g = malloc((size_t)n * sizeof *g);
+    float *s = malloc((size_t)n * sizeof *s);
     int8_t *t = malloc((size_t)n);
-    ck_assert(s && g && t);
+    ck_assert(s && t);
     big_batch(s, t, n, 11);
     loss_params p;
     loss_params_default(&p);
     loss_inputs in = {s, t, NULL, n};
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_result r;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
-    size_t grows = ws.grows;
-    double loss = r.loss;
-    for (int k = 0; k < 3; k++) {
-        ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
-        ck_assert_uint_eq(ws.grows, grows);
-        ck_assert(r.loss == loss);
-    }
-    rd_arena_free(&ws);
-    free(s), free(g), free(t);
+    expect_steady_state(ap_loss_compute, &in, &p);
+    free(s), free(t);
 }
 END_TEST
 
@@ -383,45 +216,33 @@ END_TEST
 START_TEST(test_ap_bad_input)
 {
     const int64_t n = 100000;
-    float *s = calloc((size_t)n, sizeof *s), *g = malloc((size_t)n * sizeof *g);
+    float *s = calloc((size_t)n, sizeof *s);
     int8_t *t = calloc((size_t)n, 1);
-    ck_assert(s && g && t);
+    ck_assert(s && t);
     t[5] = 1;
-    loss_params p;
-    loss_params_default(&p);
     loss_inputs in = {s, t, NULL, n};
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_result r;
     s[70001] = NAN;
     s[90000] = INFINITY;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 70001);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_NONFINITE, 70001);
     s[70001] = 0.0f;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 90000);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_NONFINITE, 90000);
     s[90000] = 0.0f;
     s[3] = -INFINITY;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 3);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_NONFINITE, 3);
     s[3] = 0.0f;
     t[41000] = 2;
     t[60000] = -2;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_LABEL);
-    ck_assert_int_eq(r.bad_index, 41000);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_LABEL, 41000);
     t[41000] = 0;
     s[50000] = NAN;  // before the bad label
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 50000);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_NONFINITE, 50000);
     s[50000] = 0.0f;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_ERR_LABEL);
-    ck_assert_int_eq(r.bad_index, 60000);
+    expect_loss_status(ap_loss_compute, &in, LOSS_ERR_LABEL, 60000);
     t[60000] = 0;
-    ck_assert_int_eq(ap_loss_compute(&in, &p, &ws, g, &r), LOSS_OK);
+    loss_result r = expect_loss_status(ap_loss_compute, &in, LOSS_OK, -1);
     ck_assert_int_eq(r.num_pos, 1);
     ck_assert_int_eq(r.num_neg, n - 1);
-    rd_arena_free(&ws);
-    free(s), free(g), free(t);
+    free(s), free(t);
 }
 END_TEST
 

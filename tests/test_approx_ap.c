@@ -4,32 +4,22 @@
  * spread cases (where the window skips pairs), and the shared conventions (bad input, no
  * positive, no negative, 1 vs 2 threads). */
 #include <math.h>
-#include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/loss.h"
+#include "tests/case_rng.h"
 #include "tests/check_main.h"
+#include "tests/loss_expect.h"
+#include "tests/rank_cases.h"
 
-/* Uniform integer in [0, m) from a small LCG, so cases are the same everywhere. */
-static uint32_t lcg_next(uint64_t *state, uint32_t m)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)((*state >> 33) % m);
-}
-
-/* Scores on a grid of step 1/grid in [-range, range]; labels ~pos_pct% 1, 10% -1, rest 0;
- * at least one positive. */
+/* case_fill_grid, then one entry made positive so every case has at least one. */
 static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s,
                       int8_t *t)
 {
-    for (int64_t i = 0; i < n; i++) {
-        int step = (int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid;
-        s[i] = (float)step / (float)grid;
-        uint32_t u = lcg_next(rng, 100);
-        t[i] = u < (uint32_t)pos_pct ? 1 : (u < (uint32_t)pos_pct + 10 ? -1 : 0);
-    }
-    t[lcg_next(rng, (uint32_t)n)] = 1;
+    case_fill_grid(rng, n, grid, range, pos_pct, s, t);
+    t[case_lcg_below(rng, (uint32_t)n)] = 1;
 }
 
 /* The objective and gradient by the formulas of the header, pair by pair, in double. */
@@ -81,13 +71,8 @@ START_TEST(test_approx_ap_hand_pair)
     float scores[3] = {0.25f, 0.25f, -3.0f};
     int8_t labels[3] = {1, 0, -1};
     loss_inputs in = {scores, labels, NULL, 3};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
     float grad[3];
-    loss_result r;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    loss_result r = expect_loss_ok(approx_ap_loss_compute, &in, NULL, grad);
     ck_assert_double_eq_tol(r.loss, 0.40396623198442855, 1e-15);
     ck_assert_float_eq_tol(grad[0], -0.3328340822100183f, 1e-7f);
     ck_assert_float_eq_tol(grad[1], 0.3328340822100183f, 1e-7f);
@@ -95,11 +80,10 @@ START_TEST(test_approx_ap_hand_pair)
 
     /* No negative: AP = 1, J = -log(1 + eps), and the gradient is 0. */
     labels[1] = 1;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    r = expect_loss_ok(approx_ap_loss_compute, &in, NULL, grad);
     ck_assert_double_eq_tol(r.loss, -0.0009995003330834232, 1e-17);
     ck_assert_float_eq(grad[0], 0.0f);
     ck_assert_float_eq(grad[1], 0.0f);
-    rd_arena_free(&ws);
 }
 END_TEST
 
@@ -120,7 +104,7 @@ START_TEST(test_approx_ap_finite_differences)
     rd_arena ws;
     rd_arena_init(&ws);
     for (int trial = 0; trial < 300; trial++) {
-        int64_t n = 2 + lcg_next(&rng, 11);
+        int64_t n = 2 + case_lcg_below(&rng, 11);
         make_case(&rng, n, 256, 3, 30, s, t);
         loss_params p;
         loss_params_default(&p);
@@ -193,22 +177,12 @@ START_TEST(test_approx_ap_bad_input)
     float scores[6] = {0.1f, -0.2f, 0.3f, -INFINITY, 0.5f, NAN};
     int8_t labels[6] = {1, 0, 0, 0, -1, 0};
     loss_inputs in = {scores, labels, NULL, 6};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
-    float grad[6];
-    loss_result r;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 3);
+    expect_loss_status(approx_ap_loss_compute, &in, LOSS_ERR_NONFINITE, 3);
     scores[3] = 1.0f;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 5);
+    expect_loss_status(approx_ap_loss_compute, &in, LOSS_ERR_NONFINITE, 5);
     scores[5] = 1.0f;
     labels[4] = -2;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_LABEL);
-    ck_assert_int_eq(r.bad_index, 4);
-    rd_arena_free(&ws);
+    expect_loss_status(approx_ap_loss_compute, &in, LOSS_ERR_LABEL, 4);
 }
 END_TEST
 
@@ -216,19 +190,7 @@ START_TEST(test_approx_ap_no_positive)
 {
     float scores[4] = {2.0f, -1.0f, 0.5f, 3.0f};
     int8_t labels[4] = {0, 0, -1, 0};
-    float grad[4] = {7.0f, 7.0f, 7.0f, 7.0f};
-    loss_inputs in = {scores, labels, NULL, 4};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_result r;
-    ck_assert_int_eq(approx_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
-    ck_assert_int_eq(r.no_positive, 1);
-    ck_assert_double_eq(r.loss, 0.0);
-    for (int i = 0; i < 4; i++)
-        ck_assert_float_eq(grad[i], 0.0f);
-    rd_arena_free(&ws);
+    expect_loss_no_positive(approx_ap_loss_compute, &(loss_inputs){scores, labels, NULL, 4});
 }
 END_TEST
 
@@ -239,7 +201,6 @@ START_TEST(test_approx_ap_threads_same_bits)
     int64_t n = 40000;
     float *s = malloc((size_t)n * sizeof *s);
     int8_t *t = malloc((size_t)n);
-    float *g1 = malloc((size_t)n * sizeof *g1), *g2 = malloc((size_t)n * sizeof *g2);
     uint64_t rng = 99;
     make_case(&rng, n, 64, 30, 1, s, t);
     loss_inputs in = {s, t, NULL, n};
@@ -249,19 +210,12 @@ START_TEST(test_approx_ap_threads_same_bits)
     rd_arena_init(&ws);
     for (int wide = 0; wide < 2; wide++) {  // tau 0.01: the scores span 6000 tau, exp per pair
         p.tau = wide ? 0.01 : 0.5;
-        omp_set_num_threads(1);
-        double l1 = approx_objective(&in, &p, &ws, g1);
-        omp_set_num_threads(2);
-        double l2 = approx_objective(&in, &p, &ws, g2);
+        expect_threads_same_bits(approx_ap_loss_compute, &in, &p, &ws);
         ck_assert_uint_eq(ws.grows, 1);
-        ck_assert_int_eq(memcmp(&l1, &l2, sizeof l1), 0);
-        ck_assert_int_eq(memcmp(g1, g2, (size_t)n * sizeof *g1), 0);
     }
     rd_arena_free(&ws);
     free(s);
     free(t);
-    free(g1);
-    free(g2);
 }
 END_TEST
 

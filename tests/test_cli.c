@@ -76,8 +76,7 @@ static cli_result parse(test_cfg *c, char **argv, char **pos, int maxpos, int *n
 
 static char *write_file(const char *dir, const char *name, const char *text)
 {
-    char *path = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(path, "%s/%s", dir, name);
+    char *path = test_path_in(dir, name);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);

@@ -8,36 +8,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "lib/rng.h"
 #include "optim/loss.h"
 #include "tests/check_main.h"
+#include "tests/cli_run.h"
+#include "tests/h5io.h"
 
 /* The worked example of the issue: 3 positives, 2 negatives, 1 ignored. */
 static const float example_scores[6] = {1.57f, -0.056f, 0.747f, -0.847f, 2.567f, -0.096f};
 static const int8_t example_labels[6] = {1, -1, 0, 1, 1, 0};
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
-}
-
-/* Add a dataset of rank 1 (or 2 when dims[1] > 0) with file type ftype. */
-static void add_dataset(hid_t f, const char *name, hid_t ftype, hid_t mtype, const void *data,
-                        hsize_t n, hsize_t cols)
-{
-    hsize_t dims[2] = {n, cols};
-    hid_t s = H5Screate_simple(cols ? 2 : 1, dims, NULL);
-    hid_t d = H5Dcreate2(f, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_int_ge(d, 0);
-    ck_assert_int_ge(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
-    H5Dclose(d);
-    H5Sclose(s);
-}
 
 /* A loss input file: scores (float32) of ns entries and labels (int8) of nl entries; a
  * count below 0 leaves the dataset out. */
@@ -47,69 +27,10 @@ static void write_input(const char *path, const float *scores, int64_t ns, const
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
     if (ns >= 0)
-        add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, scores, (hsize_t)ns, 0);
+        h5io_add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, scores, (hsize_t)ns, 0);
     if (nl >= 0)
-        add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, labels, (hsize_t)nl, 0);
+        h5io_add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, labels, (hsize_t)nl, 0);
     H5Fclose(f);
-}
-
-/* Run bin/rankdet with args (NULL-terminated); stdout and stderr into out and err. Returns
- * the exit status. */
-static int run_rankdet(char *const *args, char *out, char *err, size_t size)
-{
-    char *argv[32] = {(char *)test_rankdet_bin()};
-    int argc = 1;
-    for (; args[argc - 1]; argc++)
-        argv[argc] = args[argc - 1];
-    argv[argc] = NULL;
-    FILE *fo = tmpfile(), *fe = tmpfile();
-    ck_assert(fo && fe);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fileno(fo), 1);
-        dup2(fileno(fe), 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    FILE *files[2] = {fo, fe};
-    char *bufs[2] = {out, err};
-    for (int k = 0; k < 2; k++) {
-        rewind(files[k]);
-        bufs[k][fread(bufs[k], 1, size - 1, files[k])] = '\0';
-        fclose(files[k]);
-    }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 127, "cannot run %s", argv[0]);
-    return WEXITSTATUS(status);
-}
-
-static double read_double_attr(hid_t f, const char *name)
-{
-    double v = NAN;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    ck_assert_msg(a >= 0, "no attribute %s", name);
-    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_DOUBLE, &v), 0);
-    H5Aclose(a);
-    return v;
-}
-
-static char *read_string_attr(hid_t f, const char *name)
-{
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    ck_assert_msg(a >= 0, "no attribute %s", name);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    char *v = NULL;
-    ck_assert_int_ge(H5Aread(a, t, &v), 0);
-    char *copy = strdup(v);
-    H5free_memory(v);
-    H5Tclose(t);
-    H5Aclose(a);
-    return copy;
 }
 
 /* Check out_path against the registry loss `name` run directly on the same input. */
@@ -137,11 +58,11 @@ static void check_output(const char *out_path, const char *name, const loss_para
     for (int64_t i = 0; i < n; i++)
         ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-6f, "%s: grad[%lld] = %g, registry %g", name,
                       (long long)i, got[i], want[i]);
-    ck_assert_double_eq_tol(read_double_attr(f, "loss"), res.loss, 1e-9);
-    ck_assert_double_eq(read_double_attr(f, "num_pos"), (double)res.num_pos);
-    ck_assert_double_eq(read_double_attr(f, "num_neg"), (double)res.num_neg);
-    ck_assert_double_eq(read_double_attr(f, "no_positive"), (double)res.no_positive);
-    char *lname = read_string_attr(f, "loss_name");
+    ck_assert_double_eq_tol(h5io_read_double_attr(f, "loss"), res.loss, 1e-9);
+    ck_assert_double_eq(h5io_read_double_attr(f, "num_pos"), (double)res.num_pos);
+    ck_assert_double_eq(h5io_read_double_attr(f, "num_neg"), (double)res.num_neg);
+    ck_assert_double_eq(h5io_read_double_attr(f, "no_positive"), (double)res.no_positive);
+    char *lname = h5io_read_string_attr(f, "loss_name");
     ck_assert_str_eq(lname, name);
     free(lname);
     H5Tclose(t);
@@ -154,7 +75,7 @@ static void check_output(const char *out_path, const char *name, const loss_para
 
 START_TEST(test_loss_cmd_matches_registry)
 {
-    char *dir = test_tmpdir(), *in = path_in(dir, "in.h5"), *out = path_in(dir, "out.h5");
+    char *dir = test_tmpdir(), *in = test_path_in(dir, "in.h5"), *out = test_path_in(dir, "out.h5");
     write_input(in, example_scores, 6, example_labels, 6);
     loss_params p;
     loss_params_default(&p);
@@ -164,14 +85,14 @@ START_TEST(test_loss_cmd_matches_registry)
     for (int i = 0; i < count; i++) {
         char *args[] = {"loss", (char *)table[i].name, "--in", in, "--out", out, "--threads",
                         "1", NULL};
-        ck_assert_msg(run_rankdet(args, sout, serr, sizeof sout) == 0, "%s failed: %s",
+        ck_assert_msg(cli_run_rankdet(args, sout, serr, sizeof sout) == 0, "%s failed: %s",
                       table[i].name, serr);
         ck_assert_msg(strstr(sout, "3 positive, 2 negative, 1 ignored") != NULL, "%s", sout);
         check_output(out, table[i].name, &p, example_scores, example_labels, 6);
     }
     hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_double_eq(read_double_attr(f, "num_pos"), 3);
-    ck_assert_double_eq(read_double_attr(f, "num_neg"), 2);
+    ck_assert_double_eq(h5io_read_double_attr(f, "num_pos"), 3);
+    ck_assert_double_eq(h5io_read_double_attr(f, "num_neg"), 2);
     H5Fclose(f);
     free(out);
     free(in);
@@ -181,8 +102,8 @@ END_TEST
 
 START_TEST(test_loss_cmd_flags_reach_the_loss)
 {
-    char *dir = test_tmpdir(), *in = path_in(dir, "in.h5"), *out = path_in(dir, "out.h5");
-    char *cfg = path_in(dir, "loss.cfg");
+    char *dir = test_tmpdir(), *in = test_path_in(dir, "in.h5"), *out = test_path_in(dir, "out.h5");
+    char *cfg = test_path_in(dir, "loss.cfg");
     enum { N = 3000 };
     float *scores = malloc(N * sizeof *scores);
     int8_t *labels = malloc(N);
@@ -200,20 +121,20 @@ START_TEST(test_loss_cmd_flags_reach_the_loss)
     char sout[4096], serr[4096];
     char *args[] = {"loss", "ap", "--config", cfg, "--in", in, "--out", out, "--no-interp",
                     "--threads=1", NULL};
-    ck_assert_msg(run_rankdet(args, sout, serr, sizeof sout) == 0, "%s", serr);
+    ck_assert_msg(cli_run_rankdet(args, sout, serr, sizeof sout) == 0, "%s", serr);
     loss_params p;
     loss_params_default(&p);
     p.delta = 0.25;
     p.interp = 0;
     check_output(out, "ap", &p, scores, labels, N);
     hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
-    char *config = read_string_attr(f, "config");
+    char *config = h5io_read_string_attr(f, "config");
     ck_assert_msg(strstr(config, "delta = 0.25\ninterp = false\n") != NULL, "%s", config);
     free(config);
     H5Fclose(f);
     char *args2[] = {"loss", "focal", "--in", in, "--out", out, "--alpha=0.5", "--gamma", "0",
                      "--threads", "1", NULL};
-    ck_assert_msg(run_rankdet(args2, sout, serr, sizeof sout) == 0, "%s", serr);
+    ck_assert_msg(cli_run_rankdet(args2, sout, serr, sizeof sout) == 0, "%s", serr);
     loss_params_default(&p);
     p.alpha = 0.5;
     p.gamma = 0.0;
@@ -248,32 +169,32 @@ static void write_bad_inputs(const char *dir)
     memcpy(s, example_scores, sizeof s);
     memcpy(t, example_labels, sizeof t);
     char *p;
-    write_input(p = path_in(dir, "good.h5"), s, 6, t, 6), free(p);
-    write_input(p = path_in(dir, "nolabels.h5"), s, 6, t, -1), free(p);
-    write_input(p = path_in(dir, "mismatch.h5"), s, 6, t, 5), free(p);
+    write_input(p = test_path_in(dir, "good.h5"), s, 6, t, 6), free(p);
+    write_input(p = test_path_in(dir, "nolabels.h5"), s, 6, t, -1), free(p);
+    write_input(p = test_path_in(dir, "mismatch.h5"), s, 6, t, 5), free(p);
     t[4] = 7;
-    write_input(p = path_in(dir, "badlabel.h5"), s, 6, t, 6), free(p);
+    write_input(p = test_path_in(dir, "badlabel.h5"), s, 6, t, 6), free(p);
     t[4] = 1;
     s[2] = NAN;
-    write_input(p = path_in(dir, "nan.h5"), s, 6, t, 6), free(p);
+    write_input(p = test_path_in(dir, "nan.h5"), s, 6, t, 6), free(p);
     s[2] = example_scores[2];
     s[1] = -INFINITY;
-    write_input(p = path_in(dir, "inf.h5"), s, 6, t, 6), free(p);
+    write_input(p = test_path_in(dir, "inf.h5"), s, 6, t, 6), free(p);
     double s64[6] = {1, 2, 3, 4, 5, 6};
     int32_t t32[6] = {1, 0, 0, 1, 0, 0};
-    hid_t f = H5Fcreate(p = path_in(dir, "types.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    add_dataset(f, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s64, 6, 0);
-    add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, t, 6, 0);
+    hid_t f = H5Fcreate(p = test_path_in(dir, "types.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    h5io_add_dataset(f, "scores", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s64, 6, 0);
+    h5io_add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, t, 6, 0);
     H5Fclose(f), free(p);
-    f = H5Fcreate(p = path_in(dir, "int32.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, example_scores, 6, 0);
-    add_dataset(f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, t32, 6, 0);
+    f = H5Fcreate(p = test_path_in(dir, "int32.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    h5io_add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, example_scores, 6, 0);
+    h5io_add_dataset(f, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, t32, 6, 0);
     H5Fclose(f), free(p);
-    f = H5Fcreate(p = path_in(dir, "rank2.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, example_scores, 2, 3);
-    add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, t, 6, 0);
+    f = H5Fcreate(p = test_path_in(dir, "rank2.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    h5io_add_dataset(f, "scores", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, example_scores, 2, 3);
+    h5io_add_dataset(f, "labels", H5T_STD_I8LE, H5T_NATIVE_INT8, t, 6, 0);
     H5Fclose(f), free(p);
-    FILE *txt = fopen(p = path_in(dir, "text.h5"), "w");
+    FILE *txt = fopen(p = test_path_in(dir, "text.h5"), "w");
     fputs("scores,labels\n1.5,1\n", txt);
     fclose(txt), free(p);
 }
@@ -317,7 +238,7 @@ static const bad_case bad_cases[] = {
 static void run_bad_case(const char *dir, const bad_case *c, const char *out, const char *before,
                          size_t n)
 {
-    char *in = strcmp(c->input, "OUT") == 0 ? strdup(out) : path_in(dir, c->input);
+    char *in = strcmp(c->input, "OUT") == 0 ? strdup(out) : test_path_in(dir, c->input);
     char *args[16] = {"loss"};
     int k = 1;
     if (c->name == NULL || *c->name)
@@ -332,7 +253,7 @@ static void run_bad_case(const char *dir, const bad_case *c, const char *out, co
         args[k++] = (char *)c->extra[e];
     args[k] = NULL;
     char sout[4096], serr[4096];
-    int rc = run_rankdet(args, sout, serr, sizeof sout);
+    int rc = cli_run_rankdet(args, sout, serr, sizeof sout);
     ck_assert_msg(rc == c->rc, "'%s': exit %d, expected %d (%s)", c->phrase, rc, c->rc, serr);
     ck_assert_msg(strstr(serr, c->phrase) != NULL, "expected '%s' in: %s", c->phrase, serr);
     size_t m;
@@ -344,22 +265,22 @@ static void run_bad_case(const char *dir, const bad_case *c, const char *out, co
 
 START_TEST(test_loss_cmd_bad_input_leaves_output_alone)
 {
-    char *dir = test_tmpdir(), *out = path_in(dir, "OUT.h5");
+    char *dir = test_tmpdir(), *out = test_path_in(dir, "OUT.h5");
     write_bad_inputs(dir);
-    char *good = path_in(dir, "good.h5");
+    char *good = test_path_in(dir, "good.h5");
     char sout[4096], serr[4096];
     char *args[] = {"loss", "ap", "--in", good, "--out", out, NULL};
-    ck_assert_int_eq(run_rankdet(args, sout, serr, sizeof sout), 0);  // a real earlier output
+    ck_assert_int_eq(cli_run_rankdet(args, sout, serr, sizeof sout), 0);  // a real earlier output
     size_t n;
     char *before = read_bytes(out, &n);
     for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
         run_bad_case(dir, &bad_cases[i], out, before, n);
     char *no_out[] = {"loss", "ap", "--in", good, NULL};
-    ck_assert_int_eq(run_rankdet(no_out, sout, serr, sizeof sout), 2);
+    ck_assert_int_eq(cli_run_rankdet(no_out, sout, serr, sizeof sout), 2);
     ck_assert_ptr_nonnull(strstr(serr, "--out OUT.h5 is required"));
     char cmd[512];
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -q '\\.tmp\\.'", dir);
-    ck_assert_msg(system(cmd) != 0, "a temporary file was left in %s", dir);
+    ck_assert_msg(cli_run_shell(cmd) != 0, "a temporary file was left in %s", dir);
     free(before);
     free(good);
     free(out);
@@ -370,7 +291,8 @@ END_TEST
 START_TEST(test_loss_cmd_help_lists_losses)
 {
     char sout[8192], serr[4096];
-    ck_assert_int_eq(run_rankdet((char *[]){"loss", "--help", NULL}, sout, serr, sizeof sout), 0);
+    char *args[] = {"loss", "--help", NULL};
+    ck_assert_int_eq(cli_run_rankdet(args, sout, serr, sizeof sout), 0);
     int count;
     const loss_def *table = loss_registry(&count);
     for (int i = 0; i < count; i++) {

@@ -4,13 +4,14 @@
  * batches of many chunks, the shared conventions (bad scores and labels, no positive), and
  * identical bits on 1 and 2 threads. Run from the repository root. */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/loss.h"
 #include "tests/check_main.h"
+#include "tests/loss_expect.h"
+#include "tests/rank_cases.h"
 
 #define FIXTURE_PATH "tests/fixtures/loss_reference.txt"
 
@@ -133,18 +134,12 @@ START_TEST(test_focal_hand_values)
     float scores[3] = {0.0f, 0.0f, 0.0f};
     int8_t labels[3] = {1, 0, -1};
     loss_inputs in = {scores, labels, NULL, 3};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
     float grad[3];
-    loss_result r;
-    ck_assert_int_eq(focal_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    loss_result r = expect_loss_ok(focal_loss_compute, &in, NULL, grad);
     ck_assert_double_eq_tol(r.loss, 0.04332169878499658 + 3 * 0.04332169878499658, 1e-15);
     ck_assert_float_eq_tol(grad[0], -0.07457169878499659f, 1e-8f);
     ck_assert_float_eq_tol(grad[1], 3 * 0.07457169878499659f, 1e-8f);
     ck_assert_float_eq(grad[2], 0.0f);
-    rd_arena_free(&ws);
 }
 END_TEST
 
@@ -195,19 +190,6 @@ static void random_batch(unsigned seed, int64_t n, float *scores, int8_t *labels
     }
 }
 
-typedef struct ranked {
-    float score;
-    int64_t index;
-} ranked;
-
-static int ranked_cmp(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 /* Selection by a full sort on (-score, index) against the O(n) radix select, on batches of
  * many chunks with heavy ties at the cut-off. */
 START_TEST(test_ce_ohem_matches_sort_oracle)
@@ -215,7 +197,7 @@ START_TEST(test_ce_ohem_matches_sort_oracle)
     int64_t n = 120000;
     float *scores = malloc((size_t)n * sizeof *scores), *grad = malloc((size_t)n * sizeof *grad);
     int8_t *labels = malloc((size_t)n);
-    ranked *neg = malloc((size_t)n * sizeof *neg);
+    case_ranked *neg = malloc((size_t)n * sizeof *neg);
     char *keep = malloc((size_t)n);
     rd_arena ws;
     rd_arena_init(&ws);
@@ -226,9 +208,9 @@ START_TEST(test_ce_ohem_matches_sort_oracle)
             keep[i] = labels[i] == 1;
             npos += labels[i] == 1;
             if (labels[i] == 0)
-                neg[nneg++] = (ranked){scores[i], i};
+                neg[nneg++] = (case_ranked){scores[i], i};
         }
-        qsort(neg, (size_t)nneg, sizeof *neg, ranked_cmp);
+        qsort(neg, (size_t)nneg, sizeof *neg, case_ranked_desc);
         for (int64_t j = 0; j < nneg && j < ratio * npos; j++)
             keep[neg[j].index] = 1;
         loss_params p;
@@ -266,76 +248,44 @@ START_TEST(test_bad_input_names_index)
     float scores[6] = {0.1f, -0.2f, 0.3f, NAN, 0.5f, INFINITY};
     int8_t labels[6] = {1, 0, 0, 0, -1, 0};
     loss_inputs in = {scores, labels, NULL, 6};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
-    float grad[6];
-    loss_result r;
-    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 3);
+    expect_loss_status(compute, &in, LOSS_ERR_NONFINITE, 3);
     scores[3] = 0.0f;
-    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 5);
+    expect_loss_status(compute, &in, LOSS_ERR_NONFINITE, 5);
     scores[5] = -INFINITY;
     labels[1] = 2;
-    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_ERR_LABEL);
-    ck_assert_int_eq(r.bad_index, 1);
-    rd_arena_free(&ws);
+    expect_loss_status(compute, &in, LOSS_ERR_LABEL, 1);
 }
 END_TEST
 
 /* No positive: zero update, loss 0, counted in no_positive. */
 START_TEST(test_no_positive_gives_zero_update)
 {
-    loss_compute_fn compute = tested_losses[_i];
     float scores[5] = {2.0f, -1.0f, 0.5f, 3.0f, -4.0f};
     int8_t labels[5] = {0, 0, -1, 0, -1};
-    float grad[5] = {7.0f, 7.0f, 7.0f, 7.0f, 7.0f};
     loss_inputs in = {scores, labels, NULL, 5};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_result r;
-    ck_assert_int_eq(compute(&in, &p, &ws, grad, &r), LOSS_OK);
-    ck_assert_int_eq(r.no_positive, 1);
+    loss_result r = expect_loss_no_positive(tested_losses[_i], &in);
     ck_assert_int_eq(r.num_neg, 3);
-    ck_assert_double_eq(r.loss, 0.0);
-    for (int i = 0; i < 5; i++)
-        ck_assert_float_eq(grad[i], 0.0f);
-    rd_arena_free(&ws);
 }
 END_TEST
 
 /* 1 and 2 threads give the same bits; a second same-sized call allocates nothing. */
 START_TEST(test_threads_give_same_bits)
 {
-    loss_compute_fn compute = tested_losses[_i];
     int64_t n = 200000;
     float *scores = malloc((size_t)n * sizeof *scores);
     int8_t *labels = malloc((size_t)n);
-    float *g1 = malloc((size_t)n * sizeof *g1), *g2 = malloc((size_t)n * sizeof *g2);
     random_batch(5u, n, scores, labels);
     loss_inputs in = {scores, labels, NULL, n};
     loss_params p;
     loss_params_default(&p);
     rd_arena ws;
     rd_arena_init(&ws);
-    loss_result r1, r2;
-    omp_set_num_threads(1);
-    ck_assert_int_eq(compute(&in, &p, &ws, g1, &r1), LOSS_OK);
-    omp_set_num_threads(2);
-    ck_assert_int_eq(compute(&in, &p, &ws, g2, &r2), LOSS_OK);
+    loss_result r1 = expect_threads_same_bits(tested_losses[_i], &in, &p, &ws);
     ck_assert_uint_eq(ws.grows, 1);
-    ck_assert_int_eq(memcmp(&r1.loss, &r2.loss, sizeof r1.loss), 0);
-    ck_assert_int_eq(memcmp(g1, g2, (size_t)n * sizeof *g1), 0);
     ck_assert_double_gt(r1.loss, 0.0);
     rd_arena_free(&ws);
     free(scores);
     free(labels);
-    free(g1);
-    free(g2);
 }
 END_TEST
 

@@ -4,31 +4,16 @@
  * with direct sums of phi (no harmonic numbers), invariants, the shared conventions, and the
  * radix sort against qsort. */
 #include <math.h>
-#include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/loss.h"
 #include "optim/sort.h"
+#include "tests/case_rng.h"
 #include "tests/check_main.h"
-
-static uint32_t lcg_next(uint64_t *state, uint32_t m)
-{
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)((*state >> 33) % m);
-}
-
-/* Scores on a grid of step 1/grid in [-range, range]; labels pos_pct% 1, 10% -1, rest 0. */
-static void make_case(uint64_t *rng, int64_t n, int grid, int range, int pos_pct, float *s,
-                      int8_t *t)
-{
-    for (int64_t i = 0; i < n; i++) {
-        int step = (int)lcg_next(rng, (uint32_t)(2 * range * grid + 1)) - range * grid;
-        s[i] = (float)step / (float)grid;
-        uint32_t u = lcg_next(rng, 100);
-        t[i] = u < (uint32_t)pos_pct ? 1 : (u < (uint32_t)pos_pct + 10 ? -1 : 0);
-    }
-}
+#include "tests/loss_expect.h"
+#include "tests/rank_cases.h"
 
 static loss_result hinge_run(const float *s, const int8_t *t, int64_t n, rd_arena *ws, float *grad)
 {
@@ -101,8 +86,8 @@ START_TEST(test_hinge_ap_brute_force)
     rd_arena_init(&ws);
     int checked_grad = 0;
     for (int trial = 0; trial < 400; trial++) {
-        int n = 2 + (int)lcg_next(&rng, 8);
-        make_case(&rng, n, trial % 2 ? 4096 : 4, 2, 40, s, t);
+        int n = 2 + (int)case_lcg_below(&rng, 8);
+        case_fill_grid(&rng, n, trial % 2 ? 4096 : 4, 2, 40, s, t);
         int m = 0, npos = 0, nneg = 0;
         for (int i = 0; i < n; i++)
             if (t[i] >= 0 && m < 7) {
@@ -152,34 +137,21 @@ START_TEST(test_hinge_ap_brute_force)
 }
 END_TEST
 
-typedef struct ranked {
-    float score;
-    int64_t index;
-} ranked;
-
-static int ranked_desc(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->score != y->score)
-        return x->score > y->score ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 /* The O(|P||N|) scan: for every negative j (descending) every k from |P| down to 0, with
  * g_j(k) = sum_{i > k} [phi(i, j) - (2/(|P||N|)) (s+_i - s-_j)] summed directly; smallest
  * argmax. Fills k[nneg] and the sorted lists; returns the loss sum_j g_j(k_j). */
-static double scan_oracle(const float *s, const int8_t *t, int64_t n, ranked *pos, ranked *neg,
-                          int64_t *npos_out, int64_t *nneg_out, int64_t *k)
+static double scan_oracle(const float *s, const int8_t *t, int64_t n, case_ranked *pos,
+                          case_ranked *neg, int64_t *npos_out, int64_t *nneg_out, int64_t *k)
 {
     int64_t P = 0, N = 0;
     for (int64_t i = 0; i < n; i++) {
         if (t[i] == 1)
-            pos[P++] = (ranked){s[i], i};
+            pos[P++] = (case_ranked){s[i], i};
         else if (t[i] == 0)
-            neg[N++] = (ranked){s[i], i};
+            neg[N++] = (case_ranked){s[i], i};
     }
-    qsort(pos, (size_t)P, sizeof *pos, ranked_desc);
-    qsort(neg, (size_t)N, sizeof *neg, ranked_desc);
+    qsort(pos, (size_t)P, sizeof *pos, case_ranked_desc);
+    qsort(neg, (size_t)N, sizeof *neg, case_ranked_desc);
     double scale = 2.0 / ((double)P * (double)N), loss = 0.0;
     for (int64_t j = 1; j <= N; j++) {
         double g = 0.0, best = 0.0;
@@ -216,9 +188,10 @@ START_TEST(test_hinge_ap_matches_scan)
             int64_t n = cases[c].n, P, N;
             float *s = malloc((size_t)n * sizeof *s), *grad = malloc((size_t)n * sizeof *grad);
             int8_t *t = malloc((size_t)n);
-            ranked *pos = malloc((size_t)n * sizeof *pos), *neg = malloc((size_t)n * sizeof *neg);
+            case_ranked *pos = malloc((size_t)n * sizeof *pos);
+            case_ranked *neg = malloc((size_t)n * sizeof *neg);
             int64_t *k = malloc((size_t)n * sizeof *k);
-            make_case(&rng, n, cases[c].grid, cases[c].range, cases[c].pos_pct, s, t);
+            case_fill_grid(&rng, n, cases[c].grid, cases[c].range, cases[c].pos_pct, s, t);
             double want = scan_oracle(s, t, n, pos, neg, &P, &N, k);
             loss_result r = hinge_run(s, t, n, &ws, grad);
             ck_assert_msg(fabs(r.loss - want) <= 1e-9 * fmax(1.0, want),
@@ -280,10 +253,10 @@ START_TEST(test_hinge_ap_invariants)
     rd_arena ws;
     rd_arena_init(&ws);
     for (int trial = 0; trial < 60; trial++) {
-        int64_t n = 50 + lcg_next(&rng, 1500);
+        int64_t n = 50 + case_lcg_below(&rng, 1500);
         float *s = malloc((size_t)n * sizeof *s), *grad = malloc((size_t)n * sizeof *grad);
         int8_t *t = malloc((size_t)n);
-        make_case(&rng, n, 1 << (trial % 12), 2, 1 + (int)lcg_next(&rng, 60), s, t);
+        case_fill_grid(&rng, n, 1 << (trial % 12), 2, 1 + (int)case_lcg_below(&rng, 60), s, t);
         t[0] = 1;
         t[1] = 0;
         loss_result r = hinge_run(s, t, n, &ws, grad);
@@ -314,38 +287,24 @@ START_TEST(test_hinge_ap_conventions)
 {
     float s[5] = {0.5f, NAN, 0.25f, 1.0f, -1.0f};
     int8_t t[5] = {1, 0, 0, -1, 0};
-    float grad[5] = {7.0f, 7.0f, 7.0f, 7.0f, 7.0f};
     loss_inputs in = {s, t, NULL, 5};
-    loss_params p;
-    loss_params_default(&p);
-    rd_arena ws;
-    rd_arena_init(&ws);
-    loss_result r;
-    ck_assert_int_eq(hinge_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 1);
+    expect_loss_status(hinge_ap_loss_compute, &in, LOSS_ERR_NONFINITE, 1);
     s[1] = -INFINITY;
-    ck_assert_int_eq(hinge_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_NONFINITE);
-    ck_assert_int_eq(r.bad_index, 1);
+    expect_loss_status(hinge_ap_loss_compute, &in, LOSS_ERR_NONFINITE, 1);
     s[1] = 2.0f;
     t[2] = 5;
-    ck_assert_int_eq(hinge_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_ERR_LABEL);
-    ck_assert_int_eq(r.bad_index, 2);
+    expect_loss_status(hinge_ap_loss_compute, &in, LOSS_ERR_LABEL, 2);
     t[2] = 0;
     t[0] = 0;
-    ck_assert_int_eq(hinge_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
-    ck_assert_int_eq(r.no_positive, 1);
-    for (int i = 0; i < 5; i++)
-        ck_assert_float_eq(grad[i], 0.0f);
+    expect_loss_no_positive(hinge_ap_loss_compute, &in);
     int8_t all_pos[5] = {1, 1, -1, 1, 1};
     in.labels = all_pos;
-    for (int i = 0; i < 5; i++)
-        grad[i] = 7.0f;
-    ck_assert_int_eq(hinge_ap_loss_compute(&in, &p, &ws, grad, &r), LOSS_OK);
+    float grad[5] = {7.0f, 7.0f, 7.0f, 7.0f, 7.0f};
+    loss_result r = expect_loss_ok(hinge_ap_loss_compute, &in, NULL, grad);
     ck_assert_int_eq(r.no_positive, 0);
     ck_assert_double_eq(r.loss, 0.0);
     for (int i = 0; i < 5; i++)
         ck_assert_float_eq(grad[i], 0.0f);
-    rd_arena_free(&ws);
 }
 END_TEST
 
@@ -383,24 +342,19 @@ START_TEST(test_hinge_ap_threads_same_bits)
     int64_t n = 300000;
     float *s = malloc((size_t)n * sizeof *s);
     int8_t *t = malloc((size_t)n);
-    float *g1 = malloc((size_t)n * sizeof *g1), *g2 = malloc((size_t)n * sizeof *g2);
     uint64_t rng = 31;
-    make_case(&rng, n, 1024, 4, 1, s, t);
+    case_fill_grid(&rng, n, 1024, 4, 1, s, t);
     rd_arena ws;
     rd_arena_init(&ws);
-    omp_set_num_threads(1);
-    loss_result r1 = hinge_run(s, t, n, &ws, g1);
-    omp_set_num_threads(2);
-    loss_result r2 = hinge_run(s, t, n, &ws, g2);
+    loss_inputs in = {s, t, NULL, n};
+    loss_params p;
+    loss_params_default(&p);
+    loss_result r1 = expect_threads_same_bits(hinge_ap_loss_compute, &in, &p, &ws);
     ck_assert_uint_eq(ws.grows, 1);
     ck_assert_double_gt(r1.loss, 0.0);
-    ck_assert_int_eq(memcmp(&r1.loss, &r2.loss, sizeof r1.loss), 0);
-    ck_assert_int_eq(memcmp(g1, g2, (size_t)n * sizeof *g1), 0);
     rd_arena_free(&ws);
     free(s);
     free(t);
-    free(g1);
-    free(g2);
 }
 END_TEST
 
@@ -436,7 +390,8 @@ START_TEST(test_sort_radix_matches_qsort)
         rd_arena_reserve(&ws, sort_radix_scratch_bytes(n));
         void *scratch = rd_arena_push(&ws, sort_radix_scratch_bytes(n));
         for (int64_t i = 0; i < n; i++) {
-            keys[i] = ((lcg_next(&rng, 1u << 16) << 16) | lcg_next(&rng, 1u << 16)) & cases[c].mask;
+            uint32_t high = case_lcg_below(&rng, 1u << 16) << 16;
+            keys[i] = (high | case_lcg_below(&rng, 1u << 16)) & cases[c].mask;
             idx[i] = 1000 + i;
             ref[i] = (keyed){keys[i], idx[i]};
         }

@@ -18,18 +18,13 @@
 #include "lib/rng.h"
 #include "lib/runlog.h"
 #include "tests/check_main.h"
+#include "tests/cli_run.h"
+#include "tests/h5io.h"
 
 /* The value a test row holds in column col of row i: exact in float64 and never equal twice. */
 static double row_value(int64_t i, int col)
 {
     return col == 0 ? (double)i : (double)i * 0.25 - 1000.0 * col;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
-    sprintf(p, "%s/%s", dir, name);
-    return p;
 }
 
 /* Read a whole 1-D float64 dataset; *n receives its length. Caller frees. */
@@ -50,28 +45,12 @@ static double *read_column(hid_t file, const char *name, int64_t *n)
     return v;
 }
 
-static char *read_string_attr(hid_t obj, const char *name)
-{
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    ck_assert_msg(a >= 0, "no attribute %s", name);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    char *v = NULL;
-    ck_assert_int_ge(H5Aread(a, t, &v), 0);
-    char *copy = strdup(v);
-    H5free_memory(v);
-    H5Tclose(t);
-    H5Aclose(a);
-    return copy;
-}
-
 static const runlog_meta test_meta = {"0.1.0", "0123456789ab", "rankdet toy --seed 7",
                                       "seed = 7\nloss = ap\n", UINT64_C(18446744073709551557)};
 
 START_TEST(test_runlog_rows_and_attributes)
 {
-    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5");
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
     time_t t0 = time(NULL);
     rd_runlog *log = runlog_create(path, &test_meta, 1e9);
     ck_assert_ptr_nonnull(log);
@@ -107,7 +86,7 @@ START_TEST(test_runlog_rows_and_attributes)
     const char *want[] = {test_meta.version, test_meta.git_commit, test_meta.command_line,
                           test_meta.config};
     for (int k = 0; k < 4; k++) {
-        char *v = read_string_attr(f, keys[k]);
+        char *v = h5io_read_string_attr(f, keys[k]);
         ck_assert_str_eq(v, want[k]);
         free(v);
     }
@@ -116,7 +95,7 @@ START_TEST(test_runlog_rows_and_attributes)
     ck_assert_int_ge(H5Aread(a, H5T_NATIVE_UINT64, &seed), 0);
     H5Aclose(a);
     ck_assert_uint_eq(seed, test_meta.seed);
-    char *start = read_string_attr(f, "start_time");
+    char *start = h5io_read_string_attr(f, "start_time");
     struct tm tm = {0};
     char *end = strptime(start, "%Y-%m-%dT%H:%M:%SZ", &tm);
     ck_assert_msg(end && *end == '\0', "start_time '%s' is not ISO 8601 UTC", start);
@@ -146,7 +125,7 @@ static void child_kill_after(const char *path, int flushed, int more)
 
 START_TEST(test_runlog_rows_wait_for_the_flush)
 {
-    char *dir = test_tmpdir(), *path = path_in(dir, "buffered.h5");
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "buffered.h5");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
@@ -189,16 +168,9 @@ static void child_log_forever(const char *path, int fd)
     }
 }
 
-/* Runs cmd through the shell; its exit status. */
-static int shell_status(const char *cmd)
-{
-    int st = system(cmd);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
 START_TEST(test_runlog_survives_sigkill)
 {
-    char *dir = test_tmpdir(), *path = path_in(dir, "killed.h5");
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "killed.h5");
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();
@@ -240,59 +212,27 @@ START_TEST(test_runlog_survives_sigkill)
     H5Fclose(f);
 
     char cmd[1024];
-    if (shell_status("command -v h5dump >/dev/null 2>&1") == 0) {
+    if (cli_run_shell("command -v h5dump >/dev/null 2>&1") == 0) {
         snprintf(cmd, sizeof cmd, "h5dump -H '%s' >/dev/null", path);
-        ck_assert_int_eq(shell_status(cmd), 0);
+        ck_assert_int_eq(cli_run_shell(cmd), 0);
     }
-    if (shell_status("python3 -c 'import h5py' >/dev/null 2>&1") == 0) {
+    if (cli_run_shell("python3 -c 'import h5py' >/dev/null 2>&1") == 0) {
         snprintf(cmd, sizeof cmd,
                  "python3 -c 'import h5py,sys; f=h5py.File(sys.argv[1],\"r\"); "
                  "s=f[\"train/step\"][:]; v=f[\"train/value\"][:]; "
                  "sys.exit(0 if len(s)>=%lld and all(s[i]==i and v[i]==i*0.25-1000 "
                  "for i in range(len(s))) else 1)' '%s'", (long long)flushed, path);
-        ck_assert_int_eq(shell_status(cmd), 0);
+        ck_assert_int_eq(cli_run_shell(cmd), 0);
     }
     free(path);
     free(dir);
 }
 END_TEST
 
-/* Run bin/rankdet with args (NULL-terminated); stdout and stderr into out and err (each
- * NUL-terminated, truncated to size). Returns the exit status, -1 if it did not exit. */
-static int run_rankdet(char *const *args, char *out, char *err, size_t size)
-{
-    char *argv[16] = {(char *)test_rankdet_bin()};
-    int argc = 1;
-    for (; args[argc - 1]; argc++)
-        argv[argc] = args[argc - 1];
-    argv[argc] = NULL;
-    FILE *fo = tmpfile(), *fe = tmpfile();
-    ck_assert(fo && fe);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fileno(fo), 1);
-        dup2(fileno(fe), 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    FILE *files[2] = {fo, fe};
-    char *bufs[2] = {out, err};
-    for (int k = 0; k < 2; k++) {
-        rewind(files[k]);
-        bufs[k][fread(bufs[k], 1, size - 1, files[k])] = '\0';
-        fclose(files[k]);
-    }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 127, "cannot run %s", argv[0]);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 START_TEST(test_export_table_and_attrs)
 {
-    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5"), *tsv = path_in(dir, "t.tsv");
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
+    char *tsv = test_path_in(dir, "t.tsv");
     rd_runlog *log = runlog_create(path, &test_meta, 0.0);
     const char *train[] = {"step", "loss", "lr"}, *eval[] = {"step", "AP"};
     runlog_columns(log, "train", 3, train);
@@ -302,18 +242,18 @@ START_TEST(test_export_table_and_attrs)
     runlog_append(log, "eval", (double[]){2, 0.75});
     runlog_close(log);
     char out[8192], err[8192];
-    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--out", tsv, NULL}, out, err,
-                                 sizeof out), 0);
+    ck_assert_int_eq(cli_run_rankdet((char *[]){"export", path, "--out", tsv, NULL}, out, err,
+                                     sizeof out), 0);
     FILE *f = fopen(tsv, "r");
     ck_assert_ptr_nonnull(f);
     out[fread(out, 1, sizeof out - 1, f)] = '\0';
     fclose(f);
     ck_assert_str_eq(out, "# step\tloss\tlr\n1\t0.5\t0.001\n2\t0.30000000000000004\t0.001\n");
-    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--group", "eval", NULL}, out, err,
-                                 sizeof out), 0);
+    ck_assert_int_eq(cli_run_rankdet((char *[]){"export", path, "--group", "eval", NULL}, out,
+                                     err, sizeof out), 0);
     ck_assert_str_eq(out, "# step\tAP\n2\t0.75\n");
-    ck_assert_int_eq(run_rankdet((char *[]){"export", path, "--attrs", NULL}, out, err,
-                                 sizeof out), 0);
+    ck_assert_int_eq(cli_run_rankdet((char *[]){"export", path, "--attrs", NULL}, out, err,
+                                     sizeof out), 0);
     const char *want[] = {"command_line = rankdet toy --seed 7\n",
                           "config =\n    seed = 7\n    loss = ap\n",
                           "git_commit = 0123456789ab\n", "seed = 18446744073709551557\n",
@@ -328,25 +268,19 @@ END_TEST
 
 START_TEST(test_export_errors)
 {
-    char *dir = test_tmpdir(), *path = path_in(dir, "log.h5"), *odd = path_in(dir, "odd.h5");
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
+    char *odd = test_path_in(dir, "odd.h5");
     rd_runlog *log = runlog_create(path, &test_meta, 0.0);
     runlog_columns(log, "train", 1, (const char *[]){"step"});
     runlog_close(log);
     hid_t f = H5Fcreate(odd, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hid_t g = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     double v[4] = {1, 2, 3, 4};
-    for (int k = 0; k < 2; k++) {
-        hsize_t dims[1] = {(hsize_t)(3 + k)};
-        hid_t s = H5Screate_simple(1, dims, NULL);
-        hid_t d = H5Dcreate2(g, k ? "b" : "a", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT);
-        H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-        H5Dclose(d);
-        H5Sclose(s);
-    }
+    for (int k = 0; k < 2; k++)
+        h5io_add_dataset(g, k ? "b" : "a", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, 3 + k, 0);
     H5Gclose(g);
     H5Fclose(f);
-    char out[4096], err[4096], *missing = path_in(dir, "nope.h5");
+    char out[4096], err[4096], *missing = test_path_in(dir, "nope.h5");
     struct { char *args[6]; int rc; const char *phrase; } cases[] = {
         {{"export", missing, NULL}, 1, "cannot open"},
         {{"export", path, "--group", "eval", NULL}, 1, "has no group 'eval' (it has: train)"},
@@ -355,7 +289,7 @@ START_TEST(test_export_errors)
         {{"export", path, "--grup", "x", NULL}, 2, "did you mean --group?"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        ck_assert_int_eq(run_rankdet(cases[i].args, out, err, sizeof out), cases[i].rc);
+        ck_assert_int_eq(cli_run_rankdet(cases[i].args, out, err, sizeof out), cases[i].rc);
         ck_assert_msg(strstr(err, cases[i].phrase) != NULL, "case %zu: expected '%s' in: %s", i,
                       cases[i].phrase, err);
         ck_assert_str_eq(out, "");
