@@ -1,7 +1,11 @@
 /* toy_train.c — SGD on a linear ranker s = w·x + b with any registry loss (toy_train.h).
- * Each step: the batch's scores (cblas_sgemv), the loss's update grad[B] on those scores,
- * dw = X_batchᵀ·grad (cblas_sgemv), db = Σ grad, then w -= lr·dw, b -= lr·db; afterwards the
- * whole training set is scored again and its true AP (eq. 5, Heaviside with H(0) = 1) logged.
+ * Each step: the batch's scores, the loss's update grad[B] on those scores, dw = X_batchᵀ·grad,
+ * db = Σ grad, then w -= lr·dw, b -= lr·db; afterwards the whole training set is scored again
+ * and its true AP (eq. 5, Heaviside with H(0) = 1) logged. The two products are plain loops in
+ * a fixed order rather than BLAS calls: a multithreaded BLAS sums in an order that depends on
+ * its thread count, so the step counts changed with the number of cores, and it competes
+ * for the cores with the Proposition 1 study's parallel runs (these products are n·d ≈ 40k
+ * multiply-adds, too small to gain from threads).
  * Minibatches are consecutive slices of a seeded permutation drawn afresh every epoch; the
  * last slice of an epoch is shorter when the batch does not divide n. Every buffer is pushed
  * from one arena before the first step, and the loss scratch is reserved once, so steady-state
@@ -71,13 +75,34 @@ static void toy_model_init(toy_model *m, rd_arena *state, const toy_set *set, in
     m->cursor = n;
 }
 
+/* scores[i] = w·x_i + b for the rows of x[rows][d], each dot product summed in index order. */
+static void toy_rows_score(const float *x, int64_t rows, int d, const float *w, float b,
+                           float *scores)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        const float *xi = x + i * d;
+        float dot = 0.0f;
+        for (int k = 0; k < d; k++)
+            dot += xi[k] * w[k];
+        scores[i] = dot + b;
+    }
+}
+
+/* dw = x^T grad for x[rows][d], accumulated row by row. */
+static void toy_rows_backward(const float *x, int64_t rows, int d, const float *grad, float *dw)
+{
+    memset(dw, 0, (size_t)d * sizeof *dw);
+    for (int64_t i = 0; i < rows; i++) {
+        const float *xi = x + i * d;
+        for (int k = 0; k < d; k++)
+            dw[k] += grad[i] * xi[k];
+    }
+}
+
 /* scores[i] = w·x_i + b over the whole training set. */
 static void toy_model_score(toy_model *m, const toy_set *set)
 {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)m->n, m->d, 1.0f, set->x, m->d, m->w, 1,
-                0.0f, m->scores, 1);
-    for (int64_t i = 0; i < m->n; i++)
-        m->scores[i] += m->b;
+    toy_rows_score(set->x, m->n, m->d, m->w, m->b, m->scores);
 }
 
 /* The next minibatch: gather its rows and labels and score them. Returns its size. */
@@ -99,10 +124,7 @@ static int64_t toy_model_next_batch(toy_model *m, const toy_set *set, rd_rng *rn
         m->blabels[k] = set->labels[i];
     }
     m->cursor += bn;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)bn, m->d, 1.0f, m->bx, m->d, m->w, 1, 0.0f,
-                m->bscores, 1);
-    for (int64_t k = 0; k < bn; k++)
-        m->bscores[k] += m->b;
+    toy_rows_score(m->bx, bn, m->d, m->w, m->b, m->bscores);
     return bn;
 }
 
@@ -115,8 +137,7 @@ static loss_status toy_model_step(toy_model *m, const toy_train_config *cfg, con
     loss_status st = cfg->loss->compute(&in, &cfg->params, ws, m->grad, lres);
     if (st != LOSS_OK)
         return st;
-    cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)bn, m->d, 1.0f, x, m->d, m->grad, 1, 0.0f,
-                m->dw, 1);
+    toy_rows_backward(x, bn, m->d, m->grad, m->dw);
     double db = 0;
     for (int64_t k = 0; k < bn; k++)
         db += m->grad[k];
