@@ -1,12 +1,17 @@
 /* cmd_toy.c — `rankdet toy`: the convergence study on linearly separable toy data
  * (Proposition 1 and Figure 5b of Chen et al., CVPR 2019). Three modes:
- *   one run        one loss, one set: an HDF5 run log (group train) and a summary line;
+ *   one run        one loss, one set of kind --data: an HDF5 run log (group train) and a
+ *                  summary line;
  *   --study prop1  error-driven `ap`, full batch, on --seeds separable sets, for δ = 0 (the
  *                  exact Heaviside step, f(0) = 1/2) and δ = 1, with and without
- *                  interpolation: steps to training AP = 1 as a Markdown table (DIR/prop1.md);
- *   --study curves every loss of --losses on one separable set (full batch and minibatch) and
- *                  on its noisy variant (full batch): logs DIR/curves_<mode>_<loss>.h5 and a
- *                  summary table DIR/curves.md. */
+ *                  interpolation: steps to training AP = 1 as Markdown tables (DIR/prop1.md),
+ *                  one for the Gaussian sets (budget --steps) and one for the anisotropic
+ *                  sets (budget --hard-steps);
+ *   --study curves every loss of --losses on one Gaussian separable set (full batch and
+ *                  minibatch), on its noisy variant (full batch) and on the anisotropic set of
+ *                  the same seed (full batch, --hard-steps): logs DIR/curves_<mode>_<loss>.h5
+ *                  and a summary table DIR/curves.md.
+ * data/toy.h describes both kinds of set. */
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -41,6 +46,8 @@ typedef struct toy_cmd_config {
     int dim;
     int64_t samples;
     double pos_frac, margin, noise;
+    char data[RD_CLI_STR];
+    int64_t hard_steps;
     int64_t seed;
     int seeds;
     char log[RD_CLI_STR];
@@ -61,16 +68,21 @@ static const cli_opt toy_opts[] = {
     OPT("gamma", CLI_DOUBLE, gamma, "2", "focal: focusing exponent"),
     OPT("neg-per-pos", CLI_INT, neg_per_pos, "3", "ce_ohem: hard negatives kept per positive"),
     OPT("lr", CLI_DOUBLE, lr, "1", "SGD learning rate (every loss)"),
-    OPT("steps", CLI_INT64, steps, "300", "SGD steps (the step budget of --study prop1)"),
+    OPT("steps", CLI_INT64, steps, "300", "SGD steps (a study's budget on the Gaussian set)"),
     OPT("batch", CLI_INT64, batch, "0", "minibatch size; 0: full batch (the curves study's "
                                         "minibatch panel uses 200 when 0)"),
     OPT("init-std", CLI_DOUBLE, init_std, "0", "initial weights ~ N(0, init-std^2); 0: w = 0"),
     OPT("dim", CLI_INT, dim, "20", "feature dimension d"),
     OPT("samples", CLI_INT64, samples, "2000", "training points n"),
     OPT("pos-frac", CLI_DOUBLE, pos_frac, "0.02", "fraction of positives"),
-    OPT("margin", CLI_DOUBLE, margin, "0.1", "distance of every point to the hyperplane"),
+    OPT("margin", CLI_DOUBLE, margin, "0.1", "distance of every point to the hyperplane, in "
+                                             "units of std(w*.x) (1 on the gaussian set)"),
     OPT("noise", CLI_DOUBLE, noise, "0", "fraction of labels flipped (the curves study's noisy "
                                          "panel uses 0.01 when 0)"),
+    OPT("data", CLI_STRING, data, "gaussian", "kind of set of a single run: gaussian or "
+                                              "anisotropic (the studies run both)"),
+    OPT("hard-steps", CLI_INT64, hard_steps, "10000", "--study: step budget on the anisotropic "
+                                                      "set (--steps is the Gaussian sets')"),
     OPT("seed", CLI_INT64, seed, "1", "data seed (prop1: first of --seeds); training seed + 1"),
     OPT("seeds", CLI_INT, seeds, "20", "--study prop1: data sets drawn"),
     OPT("log", CLI_STRING, log, "results/toy/toy.h5", "single run: HDF5 run log path"),
@@ -124,10 +136,11 @@ static int toy_make_parent(const char *path)
     return toy_make_dirs(dir);
 }
 
-static toy_config toy_data_config(const toy_cmd_config *c, uint64_t seed, double noise)
+static toy_config toy_data_config(const toy_cmd_config *c, uint64_t seed, double noise,
+                                  toy_data kind)
 {
     return (toy_config){.samples = c->samples, .dim = c->dim, .pos_frac = c->pos_frac,
-                        .margin = c->margin, .noise = noise, .seed = seed};
+                        .margin = c->margin, .noise = noise, .seed = seed, .data = kind};
 }
 
 /* Training config of c with the named loss; -1 with a message when the loss is unknown. */
@@ -162,11 +175,15 @@ static int toy_check_flags(const toy_cmd_config *c)
         rd_error("toy: --lr %g must be positive", c->lr);
         return -1;
     }
-    if (c->steps < 1 || c->batch < 0) {
-        rd_error("toy: --steps %lld must be at least 1 and --batch %lld not negative",
-                 (long long)c->steps, (long long)c->batch);
+    if (c->steps < 1 || c->hard_steps < 1 || c->batch < 0) {
+        rd_error("toy: --steps %lld and --hard-steps %lld must be at least 1 and --batch %lld "
+                 "not negative", (long long)c->steps, (long long)c->hard_steps,
+                 (long long)c->batch);
         return -1;
     }
+    toy_data kind;
+    if (toy_data_from_name(c->data, &kind) != 0)
+        return -1;
     const char *bad = !(c->delta >= 0 && isfinite(c->delta))       ? "--delta"
                       : !(c->init_std >= 0 && isfinite(c->init_std)) ? "--init-std"
                       : c->threads < 0                                ? "--threads"
@@ -181,7 +198,7 @@ static int toy_check_flags(const toy_cmd_config *c)
     }
     return toy_config_validate(&(toy_config){.samples = c->samples, .dim = c->dim,
                                              .pos_frac = c->pos_frac, .margin = c->margin,
-                                             .noise = c->noise});
+                                             .noise = c->noise, .data = kind});
 }
 
 /* Open a run log holding the command line and the resolved config of c. */
@@ -191,7 +208,11 @@ static rd_runlog *toy_open_log(const char *path, const toy_cmd_config *c, int ar
         return NULL;
     char config[8192];
     cli_format(&toy_spec, c, config, sizeof config);
-    char *cmdline = runlog_join_argv(argc, argv);
+    char *args = runlog_join_argv(argc, argv);  // argv[0] is the subcommand, "toy"
+    char *cmdline = rd_malloc(strlen("rankdet ") + strlen(args) + 1, "toy command line");
+    strcpy(cmdline, "rankdet ");
+    strcat(cmdline, args);
+    free(args);
     runlog_meta meta = {.version = rankdet_version(), .git_commit = rankdet_git_commit(),
                         .command_line = cmdline, .config = config, .seed = (uint64_t)c->seed};
     rd_runlog *log = runlog_create(path, &meta, 2.0);
@@ -212,7 +233,10 @@ static int toy_single_run(const toy_cmd_config *c, int argc, char **argv)
     toy_train_config tc;
     if (toy_train_config_of(c, c->loss, &tc) != 0)
         return 2;
-    toy_config dc = toy_data_config(c, (uint64_t)c->seed, c->noise);
+    toy_data kind;
+    if (toy_data_from_name(c->data, &kind) != 0)
+        return 2;
+    toy_config dc = toy_data_config(c, (uint64_t)c->seed, c->noise, kind);
     toy_set set;
     toy_generate(&dc, &set);
     rd_runlog *log = toy_open_log(c->log, c, argc, argv);
@@ -231,9 +255,9 @@ static int toy_single_run(const toy_cmd_config *c, int argc, char **argv)
     runlog_close(log);
     char reach[96];
     toy_describe_reach(&r, reach, sizeof reach);
-    printf("toy %s: %s; final AP %.6f (1 - AP %.3g), loss %.6g, |w| %.4g after %lld steps; "
-           "%lld of %lld positives; allocations after step 1: %zu; log %s\n",
-           c->loss, reach, r.final_ap, 1.0 - r.final_ap, r.final_loss, r.final_wnorm,
+    printf("toy %s on the %s set: %s; final AP %.6f (1 - AP %.3g), loss %.6g, |w| %.4g after "
+           "%lld steps; %lld of %lld positives; allocations after step 1: %zu; log %s\n",
+           c->loss, c->data, reach, r.final_ap, 1.0 - r.final_ap, r.final_loss, r.final_wnorm,
            (long long)r.steps_run, (long long)set.num_pos, (long long)set.n, r.steady_allocs,
            c->log);
     toy_free(&set);
@@ -292,12 +316,71 @@ static void toy_prop1_row(FILE *f, double delta, int interp, int64_t *steps, int
              (long long)ok[k - 1], sum / k);
 }
 
-/* --study prop1: steps to training AP = 1 over c->seeds separable sets, for four variants. */
+static const struct { double delta; int interp; } toy_prop1_variants[] = {
+    {0.0, 1}, {0.0, 0}, {1.0, 1}, {1.0, 0}};
+enum { TOY_PROP1_NV = sizeof toy_prop1_variants / sizeof toy_prop1_variants[0] };
+
+/* Train base on c->seeds separable sets of one kind for each variant, with a step budget:
+ * steps[TOY_PROP1_NV][seeds] receives the steps to AP = 1 (-1: not reached or failed) and
+ * cosine[seeds] each set's toy_mean_gap_cosine. Returns the number of failed runs. */
+static int toy_prop1_runs(const toy_cmd_config *c, const toy_train_config *base, toy_data kind,
+                          int64_t budget, int64_t *steps, double *cosine)
+{
+    int ns = c->seeds, failed = 0;
+    int threads = c->threads > 0 ? c->threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads) reduction(+ : failed)
+    for (int k = 0; k < TOY_PROP1_NV * ns; k++) {
+        int v = k / ns, s = k % ns;
+        toy_config dc = toy_data_config(c, (uint64_t)(c->seed + s), 0.0, kind);
+        toy_set set;
+        toy_generate(&dc, &set);
+        if (v == 0)
+            cosine[s] = toy_mean_gap_cosine(&set);
+        toy_train_config t = *base;
+        t.params.delta = toy_prop1_variants[v].delta;
+        t.params.interp = toy_prop1_variants[v].interp;
+        t.steps = budget;
+        t.seed = (uint64_t)(c->seed + s) + 1;
+        toy_train_result r;
+        int rc = toy_train_run(&t, &set, NULL, &r);
+        failed += rc != 0;
+        steps[k] = rc != 0 ? -1 : r.steps_to_perfect;
+        toy_free(&set);
+    }
+    return failed;
+}
+
+/* One section of prop1.md: the sets, the budget and the table of the four variants. */
+static void toy_prop1_table(FILE *f, const toy_cmd_config *c, toy_data kind, int64_t budget,
+                            int64_t *steps, const double *cosine)
+{
+    int ns = c->seeds;
+    double lo = cosine[0], hi = cosine[0];
+    for (int s = 1; s < ns; s++) {
+        lo = fmin(lo, cosine[s]);
+        hi = fmax(hi, cosine[s]);
+    }
+    toy_emit(f, "### %s sets\n\n", kind == TOY_DATA_ANISOTROPIC
+                                        ? "Anisotropic (`--data anisotropic`)"
+                                        : "Isotropic Gaussian (`--data gaussian`)");
+    toy_emit(f, "SGD (%s, lr %g, w = 0 at the start) on %d linearly separable %s sets "
+                "(seeds %lld-%lld): n = %lld, d = %d, %g%% positives, margin %g; cosine "
+                "between the class-mean difference and the normal %.3f to %.3f; budget %lld "
+                "steps. min/median/max/mean over the runs that reached AP = 1.\n\n",
+             c->batch ? "minibatch" : "full batch", c->lr, ns, toy_data_name(kind),
+             (long long)c->seed, (long long)(c->seed + ns - 1), (long long)c->samples, c->dim,
+             100 * c->pos_frac, c->margin, lo, hi, (long long)budget);
+    toy_emit(f, "| delta | interpolation | reached | min | median | max | mean |\n"
+                "| --- | --- | --- | --- | --- | --- | --- |\n");
+    for (int v = 0; v < TOY_PROP1_NV; v++)
+        toy_prop1_row(f, toy_prop1_variants[v].delta, toy_prop1_variants[v].interp,
+                      steps + (size_t)v * ns, ns);
+}
+
+/* --study prop1: steps to training AP = 1 over c->seeds separable sets, for four variants,
+ * on the Gaussian sets (budget --steps) and on the anisotropic ones (budget --hard-steps). */
 static int toy_study_prop1(const toy_cmd_config *c)
 {
-    static const struct { double delta; int interp; } variants[] = {
-        {0.0, 1}, {0.0, 0}, {1.0, 1}, {1.0, 0}};
-    enum { NV = sizeof variants / sizeof variants[0] };
     if (c->noise != 0) {
         rd_error("toy: --study prop1 is about separable data; drop --noise %g", c->noise);
         return 2;
@@ -306,47 +389,27 @@ static int toy_study_prop1(const toy_cmd_config *c)
     if (toy_train_config_of(c, c->loss, &base) != 0)
         return 2;
     base.stop_at_perfect = 1;
-    int ns = c->seeds, failed = 0;
-    int64_t *steps = rd_malloc((size_t)NV * ns * sizeof *steps, "prop1 step counts");  // [NV][ns]
-    int threads = c->threads > 0 ? c->threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic) num_threads(threads) reduction(+ : failed)
-    for (int k = 0; k < NV * ns; k++) {
-        int v = k / ns, s = k % ns;
-        toy_config dc = toy_data_config(c, (uint64_t)(c->seed + s), 0.0);
-        toy_set set;
-        toy_generate(&dc, &set);
-        toy_train_config t = base;
-        t.params.delta = variants[v].delta;
-        t.params.interp = variants[v].interp;
-        t.seed = (uint64_t)(c->seed + s) + 1;
-        toy_train_result r;
-        int rc = toy_train_run(&t, &set, NULL, &r);
-        failed += rc != 0;
-        steps[k] = rc != 0 ? -1 : r.steps_to_perfect;
-        toy_free(&set);
-    }
+    int ns = c->seeds;
+    size_t nk = (size_t)TOY_PROP1_NV * ns;
+    int64_t *steps = rd_malloc(2 * nk * sizeof *steps, "prop1 step counts");  // [2][NV][ns]
+    double *cosine = rd_malloc(2 * (size_t)ns * sizeof *cosine, "prop1 cosines");  // [2][ns]
+    int failed = toy_prop1_runs(c, &base, TOY_DATA_GAUSSIAN, c->steps, steps, cosine) +
+                 toy_prop1_runs(c, &base, TOY_DATA_ANISOTROPIC, c->hard_steps, steps + nk,
+                                cosine + ns);
     char path[RD_CLI_STR + 32];
     FILE *f = toy_make_dirs(c->out) == 0 ? toy_open_table(c->out, "prop1.md", path, sizeof path)
                                          : NULL;
-    if (!f) {
-        free(steps);
-        return 1;
+    if (f) {
+        toy_emit(f, "## Proposition 1: steps of `%s` to training AP = 1\n\n", c->loss);
+        toy_prop1_table(f, c, TOY_DATA_GAUSSIAN, c->steps, steps, cosine);
+        toy_emit(f, "\n");
+        toy_prop1_table(f, c, TOY_DATA_ANISOTROPIC, c->hard_steps, steps + nk, cosine + ns);
+        fclose(f);
+        printf("\nwritten %s\n", path);
     }
-    toy_emit(f, "## Proposition 1: steps of `%s` to training AP = 1\n\n", c->loss);
-    toy_emit(f, "SGD (%s, lr %g, w = 0 at the start) on %d linearly separable sets "
-                "(seeds %lld-%lld): n = %lld, d = %d, %g%% positives, margin %g; budget %lld "
-                "steps. min/median/max/mean over the runs that reached AP = 1.\n\n",
-             c->batch ? "minibatch" : "full batch", c->lr, ns, (long long)c->seed,
-             (long long)(c->seed + ns - 1), (long long)c->samples, c->dim, 100 * c->pos_frac,
-             c->margin, (long long)c->steps);
-    toy_emit(f, "| delta | interpolation | reached | min | median | max | mean |\n"
-                "| --- | --- | --- | --- | --- | --- | --- |\n");
-    for (int v = 0; v < NV; v++)
-        toy_prop1_row(f, variants[v].delta, variants[v].interp, steps + (size_t)v * ns, ns);
-    fclose(f);
-    printf("\nwritten %s\n", path);
     free(steps);
-    return failed ? 1 : 0;
+    free(cosine);
+    return !f ? 1 : failed ? 1 : 0;
 }
 
 /* Split a comma-separated list of registry losses; -1 with a message on an unknown name. */
@@ -374,10 +437,12 @@ static int toy_parse_losses(const char *list, char names[][64], int max)
 }
 
 typedef struct toy_curve_mode {
-    const char *name;  // file name part: full, mini, noisy
+    const char *name;  // file name part: full, mini, noisy, hard
     const char *data;  // table text
+    toy_data kind;
     int64_t batch;
     double noise;
+    int64_t steps;
 } toy_curve_mode;
 
 /* One logged run of the curves study; appends its row to the table. */
@@ -387,6 +452,8 @@ static int toy_curve_run(const toy_cmd_config *c, const toy_curve_mode *mode, co
     toy_cmd_config run = *c;  // the resolved config of this run, for its log
     run.batch = mode->batch;
     run.noise = mode->noise;
+    run.steps = mode->steps;
+    snprintf(run.data, sizeof run.data, "%s", toy_data_name(mode->kind));
     snprintf(run.study, sizeof run.study, "curves");
     if (snprintf(run.loss, sizeof run.loss, "%s", loss) >= (int)sizeof run.loss ||
         snprintf(run.log, sizeof run.log, "%s/curves_%s_%s.h5", c->out, mode->name, loss) >=
@@ -406,13 +473,41 @@ static int toy_curve_run(const toy_cmd_config *c, const toy_curve_mode *mode, co
     char reach[32];
     snprintf(reach, sizeof reach, r.steps_to_perfect >= 0 ? "%lld" : "not reached",
              (long long)r.steps_to_perfect);
-    toy_emit(table, "| %s | %s | %s | %s | %.6f | %.6f | %.3g | %.6g | %.4g |\n", mode->data,
-             mode->batch ? "mini" : "full", loss, reach, r.best_ap, r.final_ap,
-             1.0 - r.final_ap, r.final_loss, r.final_wnorm);
+    toy_emit(table, "| %s | %s | %s | %lld | %s | %.6f | %.6f | %.3g | %.6g | %.4g |\n",
+             mode->data, mode->batch ? "mini" : "full", loss, (long long)r.steps_run, reach,
+             r.best_ap, r.final_ap, 1.0 - r.final_ap, r.final_loss, r.final_wnorm);
     return rc;
 }
 
-/* --study curves: every loss of --losses, full batch, minibatch and on noisy labels. */
+/* The curves table's heading: settings, and each kind's cosine between the class-mean
+ * difference and the normal for this seed. */
+static void toy_curves_heading(FILE *table, const toy_cmd_config *c, int64_t batch,
+                               double noise)
+{
+    double cosine[2];
+    for (int kind = 0; kind < 2; kind++) {
+        toy_set set;
+        toy_config dc = toy_data_config(c, (uint64_t)c->seed, 0.0, (toy_data)kind);
+        toy_generate(&dc, &set);
+        cosine[kind] = toy_mean_gap_cosine(&set);
+        toy_free(&set);
+    }
+    toy_emit(table, "## Toy curves: training AP of each loss\n\n"
+                    "n = %lld, d = %d, %g%% positives, margin %g, seed %lld; SGD lr %g from "
+                    "w = 0. Gaussian set: %lld steps, full batch and minibatch %lld, and with "
+                    "%g of the labels flipped (noisy). Anisotropic set (data/toy.h): %lld "
+                    "steps, full batch. Cosine between the class-mean difference and the "
+                    "normal: %.3f (gaussian), %.3f (anisotropic).\n\n"
+                    "| data | batch | loss | steps | steps to AP = 1 | best AP | final AP | "
+                    "final 1 - AP | final loss | norm of w |\n"
+                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+             (long long)c->samples, c->dim, 100 * c->pos_frac, c->margin, (long long)c->seed,
+             c->lr, (long long)c->steps, (long long)batch, noise, (long long)c->hard_steps,
+             cosine[TOY_DATA_GAUSSIAN], cosine[TOY_DATA_ANISOTROPIC]);
+}
+
+/* --study curves: every loss of --losses on the Gaussian set (full batch, minibatch, noisy
+ * labels) and on the anisotropic set (full batch). */
 static int toy_study_curves(const toy_cmd_config *c, int argc, char **argv)
 {
     char names[TOY_MAX_LOSSES][64];
@@ -421,25 +516,20 @@ static int toy_study_curves(const toy_cmd_config *c, int argc, char **argv)
         return 2;
     double noise = c->noise > 0 ? c->noise : TOY_CURVES_NOISE;
     int64_t batch = c->batch > 0 ? c->batch : TOY_CURVES_BATCH;
-    const toy_curve_mode modes[] = {{"full", "separable", 0, 0.0},
-                                    {"mini", "separable", batch, 0.0},
-                                    {"noisy", "noisy", 0, noise}};
+    const toy_curve_mode modes[] = {
+        {"full", "gaussian", TOY_DATA_GAUSSIAN, 0, 0.0, c->steps},
+        {"mini", "gaussian", TOY_DATA_GAUSSIAN, batch, 0.0, c->steps},
+        {"noisy", "gaussian, noisy", TOY_DATA_GAUSSIAN, 0, noise, c->steps},
+        {"hard", "anisotropic", TOY_DATA_ANISOTROPIC, 0, 0.0, c->hard_steps}};
     char path[RD_CLI_STR + 32];
     FILE *table = toy_make_dirs(c->out) == 0 ? toy_open_table(c->out, "curves.md", path,
                                                               sizeof path) : NULL;
     if (!table)
         return 1;
-    toy_emit(table, "## Toy curves: training AP of each loss\n\n"
-                    "n = %lld, d = %d, %g%% positives, margin %g, seed %lld; SGD lr %g from "
-                    "w = 0, %lld steps; minibatch %lld; noisy: %g of the labels flipped.\n\n"
-                    "| data | batch | loss | steps to AP = 1 | best AP | final AP | "
-                    "final 1 - AP | final loss | norm of w |\n"
-                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-             (long long)c->samples, c->dim, 100 * c->pos_frac, c->margin, (long long)c->seed,
-             c->lr, (long long)c->steps, (long long)batch, noise);
+    toy_curves_heading(table, c, batch, noise);
     int failed = 0;
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
-        toy_config dc = toy_data_config(c, (uint64_t)c->seed, modes[m].noise);
+        toy_config dc = toy_data_config(c, (uint64_t)c->seed, modes[m].noise, modes[m].kind);
         toy_set set;
         toy_generate(&dc, &set);
         for (int l = 0; l < nl; l++)
