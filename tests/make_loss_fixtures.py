@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_loss_fixtures.py — reference values for the focal and ce_ohem losses (optim/).
 
-Writes tests/fixtures/loss_reference.txt, read by tests/test_focal_ce.c. Independent NumPy
+Writes tests/fixtures/loss_reference.txt, read by tests/test_focal_ce.c through the reader
+tests/loss_fixture.c shares with tests/fixtures/rank_reference.txt. Independent NumPy
 transcriptions, in float64 from float32 scores:
   focal   — torchvision.ops.sigmoid_focal_loss written the PyTorch way: p = sigmoid(s),
             ce = BCE-with-logits, p_t = p t + (1-p)(1-t), alpha_t = alpha t + (1-alpha)(1-t),
@@ -14,7 +15,8 @@ since the selection is piecewise constant) and stops if they disagree.
 
 File format, one block per case (numbers separated by spaces, one line each):
   case NAME LOSS N           LOSS is focal or ce_ohem, N the number of scores
-  params ALPHA GAMMA NEG_PER_POS
+  params alpha=A gamma=G neg_per_pos=K
+                             KEY=VALUE over the loss_params defaults (optim/loss.h)
   scores s_0 ... s_{N-1}     %.9g, exactly the float32 values
   labels t_0 ... t_{N-1}     1, 0 or -1
   loss L                     %.17g
@@ -173,7 +175,7 @@ def main():
         assert np.all(grad[t < 0] == 0)
         blocks.append("\n".join([
             f"case {name} {loss_name} {len(s)}",
-            f"params {alpha!r} {gamma!r} {npp}",
+            f"params alpha={alpha!r} gamma={gamma!r} neg_per_pos={npp}",
             "scores " + fmt(s32, "%.9g"),
             "labels " + fmt(t, "%d"),
             "loss %.17g" % loss,

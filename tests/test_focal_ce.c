@@ -2,98 +2,32 @@
  * tests/fixtures/loss_reference.txt (tests/make_loss_fixtures.py), hand-computed cases
  * (focal at s = 0, OHEM tie-breaking by index and -0 == +0), a sort-based OHEM oracle on
  * batches of many chunks, the shared conventions (bad scores and labels, no positive), and
- * identical bits on 1 and 2 threads. Run from the repository root. */
+ * identical bits on 1 and 2 threads. The fixture is read by tests/loss_fixture.c. Run from the
+ * repository root. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/loss.h"
 #include "tests/check_main.h"
 #include "tests/loss_expect.h"
+#include "tests/loss_fixture.h"
 #include "tests/rank_cases.h"
 
 #define FIXTURE_PATH "tests/fixtures/loss_reference.txt"
 
-typedef struct fixture_case {
-    char name[64];
-    char loss[16];
-    int64_t n;
-    loss_params params;
-    float *scores;   // [n]
-    int8_t *labels;  // [n]
-    double loss_value;
-    double *grad;    // [n]
-} fixture_case;
-
-static void fixture_case_free(fixture_case *c)
-{
-    free(c->scores);
-    free(c->labels);
-    free(c->grad);
-}
-
-static void fixture_expect_word(FILE *f, const char *word, const char *name)
-{
-    char got[32];
-    ck_assert_msg(fscanf(f, "%31s", got) == 1 && strcmp(got, word) == 0,
-                  "%s: case %s: expected '%s'", FIXTURE_PATH, name, word);
-}
-
-/* Read the next case; 0 at the end of the file. Aborts the test on a malformed file. */
-static int fixture_read(FILE *f, fixture_case *c)
-{
-    long long n;
-    int got = fscanf(f, " case %63s %15s %lld", c->name, c->loss, &n);
-    if (got == EOF)
-        return 0;
-    ck_assert_msg(got == 3 && n >= 0, "%s: malformed case header", FIXTURE_PATH);
-    c->n = n;
-    loss_params_default(&c->params);
-    ck_assert_int_eq(fscanf(f, " params %lf %lf %d", &c->params.alpha, &c->params.gamma,
-                            &c->params.neg_per_pos), 3);
-    c->scores = malloc((size_t)(n + 1) * sizeof *c->scores);
-    c->labels = malloc((size_t)(n + 1) * sizeof *c->labels);
-    c->grad = malloc((size_t)(n + 1) * sizeof *c->grad);
-    fixture_expect_word(f, "scores", c->name);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_int_eq(fscanf(f, "%f", &c->scores[i]), 1);
-    fixture_expect_word(f, "labels", c->name);
-    for (int64_t i = 0; i < n; i++) {
-        int t;
-        ck_assert_int_eq(fscanf(f, "%d", &t), 1);
-        c->labels[i] = (int8_t)t;
-    }
-    fixture_expect_word(f, "loss", c->name);
-    ck_assert_int_eq(fscanf(f, "%lf", &c->loss_value), 1);
-    fixture_expect_word(f, "grad", c->name);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_int_eq(fscanf(f, "%lf", &c->grad[i]), 1);
-    fixture_expect_word(f, "end", c->name);
-    return 1;
-}
-
-static FILE *fixture_open(void)
-{
-    FILE *f = fopen(FIXTURE_PATH, "r");
-    ck_assert_msg(f != NULL, "cannot open %s: run the test from the repository root, or "
-                  "regenerate it with python3 tests/make_loss_fixtures.py", FIXTURE_PATH);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));  // the comment line
-    ck_assert_msg(line[0] == '#', "%s: the first line should be the comment", FIXTURE_PATH);
-    return f;
-}
-
 /* Every fixture case of one loss; returns how many were checked. */
 static int fixture_check_loss(const char *loss_name, loss_compute_fn compute)
 {
-    FILE *f = fixture_open();
+    loss_fixture fx;
+    loss_fixture_open(&fx, FIXTURE_PATH, "tests/make_loss_fixtures.py");
     rd_arena ws;
     rd_arena_init(&ws);
-    fixture_case c;
+    loss_fixture_case c;
     int checked = 0;
-    while (fixture_read(f, &c)) {
+    while (loss_fixture_read(&fx, &c)) {
         if (strcmp(c.loss, loss_name) == 0) {
+            ck_assert_msg(c.grad != NULL, "%s: %s: no reference update", FIXTURE_PATH, c.name);
             loss_inputs in = {c.scores, c.labels, NULL, c.n};
             float *grad = malloc((size_t)(c.n + 1) * sizeof *grad);
             loss_result r;
@@ -108,9 +42,9 @@ static int fixture_check_loss(const char *loss_name, loss_compute_fn compute)
             free(grad);
             checked++;
         }
-        fixture_case_free(&c);
+        loss_fixture_case_free(&c);
     }
-    fclose(f);
+    loss_fixture_close(&fx);
     rd_arena_free(&ws);
     return checked;
 }

@@ -4,134 +4,20 @@
  * from the paper (Chen et al., CVPR 2019, eq. 3-5, 7, 14, Algorithm 1) in exact rational
  * arithmetic for ap and auc, with a complex-step-checked gradient for approx_ap and by brute
  * force over every ranking for hinge_ap. Tolerances: loss 1e-9 relative (approx_ap 1e-7),
- * update min(1e-6, 1e-7 + 1e-5 |reference|) absolute. Run from the repository root. */
+ * update min(1e-6, 1e-7 + 1e-5 |reference|) absolute. The fixture is read by
+ * tests/loss_fixture.c. Run from the repository root. */
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "optim/loss.h"
 #include "optim/rank_oracle.h"
 #include "tests/check_main.h"
+#include "tests/loss_fixture.h"
 
 #define FIXTURE_PATH "tests/fixtures/rank_reference.txt"
-
-typedef struct rank_case {
-    char name[64];
-    char loss[16];       // ap, auc, approx_ap or hinge_ap
-    int64_t n;
-    loss_params params;  // the defaults, overridden by the case's params line
-    float *scores;       // [n]
-    int8_t *labels;      // [n]
-    double loss_value;
-    double *grad;        // [n]; NULL when the case keeps only its loss (`grad none`)
-} rank_case;
-
-static void rank_case_free(rank_case *c)
-{
-    free(c->scores);
-    free(c->labels);
-    free(c->grad);
-}
-
-static void rank_expect_word(FILE *f, const char *word, const char *name)
-{
-    char got[32];
-    ck_assert_msg(fscanf(f, "%31s", got) == 1 && strcmp(got, word) == 0,
-                  "%s: case %s: expected '%s'", FIXTURE_PATH, name, word);
-}
-
-/* The rest of a params line: KEY=VALUE words (delta, interp, tau, eps) or the word none. */
-static void rank_params_read(FILE *f, rank_case *c)
-{
-    char line[256];
-    ck_assert_msg(fgets(line, sizeof line, f) != NULL, "%s: case %s: no params", FIXTURE_PATH,
-                  c->name);
-    loss_params_default(&c->params);
-    for (char *w = strtok(line, " \n"); w != NULL; w = strtok(NULL, " \n")) {
-        if (strcmp(w, "none") == 0)
-            continue;
-        char *eq = strchr(w, '='), *end = NULL;
-        ck_assert_msg(eq != NULL, "%s: case %s: params word '%s' is not KEY=VALUE", FIXTURE_PATH,
-                      c->name, w);
-        *eq = '\0';
-        double v = strtod(eq + 1, &end);
-        ck_assert_msg(end != eq + 1 && *end == '\0', "%s: case %s: bad value for %s",
-                      FIXTURE_PATH, c->name, w);
-        if (strcmp(w, "delta") == 0)
-            c->params.delta = v;
-        else if (strcmp(w, "interp") == 0)
-            c->params.interp = (int)v;
-        else if (strcmp(w, "tau") == 0)
-            c->params.tau = v;
-        else if (strcmp(w, "eps") == 0)
-            c->params.eps = v;
-        else
-            ck_abort_msg("%s: case %s: unknown parameter %s", FIXTURE_PATH, c->name, w);
-    }
-}
-
-/* The grad line after its word: n numbers, or none. */
-static void rank_grad_read(FILE *f, rank_case *c)
-{
-    c->grad = malloc((size_t)(c->n + 1) * sizeof *c->grad);
-    ck_assert_ptr_nonnull(c->grad);
-    for (int64_t i = 0; i < c->n; i++) {
-        char word[64], *end = NULL;
-        ck_assert_int_eq(fscanf(f, "%63s", word), 1);
-        if (i == 0 && strcmp(word, "none") == 0) {
-            free(c->grad);
-            c->grad = NULL;
-            return;
-        }
-        c->grad[i] = strtod(word, &end);
-        ck_assert_msg(*end == '\0', "%s: case %s: bad grad[%lld] '%s'", FIXTURE_PATH, c->name,
-                      (long long)i, word);
-    }
-}
-
-/* Read the next case; 0 at the end of the file. Aborts the test on a malformed file. */
-static int rank_case_read(FILE *f, rank_case *c)
-{
-    long long n;
-    int got = fscanf(f, " case %63s %15s %lld", c->name, c->loss, &n);
-    if (got == EOF)
-        return 0;
-    ck_assert_msg(got == 3 && n >= 0, "%s: malformed case header", FIXTURE_PATH);
-    c->n = n;
-    rank_expect_word(f, "params", c->name);
-    rank_params_read(f, c);
-    c->scores = malloc((size_t)(n + 1) * sizeof *c->scores);
-    c->labels = malloc((size_t)(n + 1) * sizeof *c->labels);
-    ck_assert(c->scores && c->labels);
-    rank_expect_word(f, "scores", c->name);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_int_eq(fscanf(f, "%f", &c->scores[i]), 1);
-    rank_expect_word(f, "labels", c->name);
-    for (int64_t i = 0; i < n; i++) {
-        int t;
-        ck_assert_int_eq(fscanf(f, "%d", &t), 1);
-        c->labels[i] = (int8_t)t;
-    }
-    rank_expect_word(f, "loss", c->name);
-    ck_assert_int_eq(fscanf(f, "%lf", &c->loss_value), 1);
-    rank_expect_word(f, "grad", c->name);
-    rank_grad_read(f, c);
-    rank_expect_word(f, "end", c->name);
-    return 1;
-}
-
-static FILE *rank_fixture_open(void)
-{
-    FILE *f = fopen(FIXTURE_PATH, "r");
-    ck_assert_msg(f != NULL, "cannot open %s: run the test from the repository root, or "
-                  "regenerate it with python3 tests/make_rank_fixtures.py", FIXTURE_PATH);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_msg(line[0] == '#', "%s: the first line should be the comment", FIXTURE_PATH);
-    return f;
-}
+#define FIXTURE_MAKER "tests/make_rank_fixtures.py"
 
 /* Who is checked against the cases of one loss: a registry loss (found by name) or an oracle. */
 typedef struct rank_subject {
@@ -160,8 +46,8 @@ static double rank_grad_tol(double want)
 }
 
 /* Run the subject on one case and compare loss, counts and update with the reference. */
-static void rank_case_check(const rank_subject *sub, loss_compute_fn compute, const rank_case *c,
-                            rd_arena *ws)
+static void rank_case_check(const rank_subject *sub, loss_compute_fn compute,
+                            const loss_fixture_case *c, rd_arena *ws)
 {
     loss_inputs in = {c->scores, c->labels, NULL, c->n};
     float *grad = malloc((size_t)(c->n + 1) * sizeof *grad);  // [n]
@@ -197,20 +83,21 @@ START_TEST(test_matches_reference)
         ck_assert_msg(def != NULL, "loss %s is not in the registry", sub->loss);
         compute = def->compute;
     }
-    FILE *f = rank_fixture_open();
+    loss_fixture fx;
+    loss_fixture_open(&fx, FIXTURE_PATH, FIXTURE_MAKER);
     rd_arena ws;
     rd_arena_init(&ws);
-    rank_case c;
+    loss_fixture_case c;
     int cases = 0, with_grad = 0;
-    while (rank_case_read(f, &c)) {
+    while (loss_fixture_read(&fx, &c)) {
         if (strcmp(c.loss, sub->loss) == 0) {
             rank_case_check(sub, compute, &c, &ws);
             cases++;
             with_grad += c.grad != NULL;
         }
-        rank_case_free(&c);
+        loss_fixture_case_free(&c);
     }
-    fclose(f);
+    loss_fixture_close(&fx);
     rd_arena_free(&ws);
     ck_assert_msg(cases >= sub->min_cases && with_grad >= sub->min_grad_cases,
                   "%s: %d cases (%d with an update) in %s", sub->label, cases, with_grad,
@@ -228,9 +115,10 @@ START_TEST(test_fixture_coverage)
     int ap_seen[5][2] = {{0}}, auc_seen[5] = {0}, loss_only = 0, example = 0;
     double taus[16], epss[16];
     int ntau = 0, neps = 0;
-    FILE *f = rank_fixture_open();
-    rank_case c;
-    while (rank_case_read(f, &c)) {
+    loss_fixture fx;
+    loss_fixture_open(&fx, FIXTURE_PATH, FIXTURE_MAKER);
+    loss_fixture_case c;
+    while (loss_fixture_read(&fx, &c)) {
         for (int d = 0; d < 5; d++) {
             if (c.params.delta != deltas[d])
                 continue;
@@ -255,9 +143,9 @@ START_TEST(test_fixture_coverage)
             ck_assert(c.params.delta == 1.0 && c.params.interp == 1);
             ck_assert_double_eq_tol(c.loss_value, 0.1423612819, 1e-10);
         }
-        rank_case_free(&c);
+        loss_fixture_case_free(&c);
     }
-    fclose(f);
+    loss_fixture_close(&fx);
     for (int d = 0; d < 5; d++)
         ck_assert_msg(ap_seen[d][0] && ap_seen[d][1] && auc_seen[d], "delta %g not covered",
                       deltas[d]);
