@@ -1,9 +1,11 @@
-/* cli_run.c — fork and exec bin/rankdet with its output captured in temporary files, and
- * shell commands through system() (see cli_run.h). */
+/* cli_run.c — fork and exec bin/rankdet with its output captured in temporary files (its
+ * arguments as an array or as one line of words), and shell commands through system() (see
+ * cli_run.h). */
 #include "tests/cli_run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +43,22 @@ int cli_run_rankdet(char *const *args, char *out, char *err, size_t size)
     }
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 127, "cannot run %s", argv[0]);
     return WEXITSTATUS(status);
+}
+
+int cli_run_rankdet_line(const char *line, char *out, char *err, size_t size)
+{
+    enum { MAX_ARGS = 30 };
+    char *copy = strdup(line), *args[MAX_ARGS + 1];
+    ck_assert_ptr_nonnull(copy);
+    int n = 0;
+    for (char *w = strtok(copy, " "); w != NULL; w = strtok(NULL, " ")) {
+        ck_assert_msg(n < MAX_ARGS, "more than %d arguments in '%s'", MAX_ARGS, line);
+        args[n++] = w;
+    }
+    args[n] = NULL;
+    int rc = cli_run_rankdet(args, out, err, size);
+    free(copy);
+    return rc;
 }
 
 int cli_run_shell(const char *cmd)

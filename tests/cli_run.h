@@ -10,6 +10,10 @@
  * the exit status; fails the test when the program cannot be run or dies by a signal. */
 int cli_run_rankdet(char *const *args, char *out, char *err, size_t size);
 
+/* cli_run_rankdet with the arguments given as one line of words separated by spaces (no
+ * quoting: no word may hold a space), as in "toy --seed 3 --loss ap". */
+int cli_run_rankdet_line(const char *line, char *out, char *err, size_t size);
+
 /* Run cmd through /bin/sh; its exit status, or -1 when it did not exit normally. */
 int cli_run_shell(const char *cmd);
 

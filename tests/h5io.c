@@ -2,6 +2,7 @@
 #include "tests/h5io.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/check_main.h"
@@ -17,6 +18,24 @@ void h5io_add_dataset(hid_t loc, const char *name, hid_t ftype, hid_t mtype, con
     ck_assert_int_ge(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
     H5Dclose(d);
     H5Sclose(s);
+}
+
+double *h5io_read_column(hid_t loc, const char *name, int64_t *n)
+{
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "no dataset %s", name);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[1];
+    ck_assert_msg(H5Sget_simple_extent_ndims(s) == 1, "dataset %s is not 1-D", name);
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    double *v = malloc((dims[0] + 1) * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    if (dims[0])
+        ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    *n = (int64_t)dims[0];
+    H5Sclose(s);
+    H5Dclose(d);
+    return v;
 }
 
 double h5io_read_double_attr(hid_t obj, const char *name)

@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/toy.h"
-#include "lib/h5.h"
 #include "tests/check_main.h"
+#include "tests/cli_run.h"
+#include "tests/h5io.h"
 
 static toy_config small_config(uint64_t seed)
 {
@@ -22,43 +22,57 @@ static toy_config small_config(uint64_t seed)
                         .noise = 0.0, .seed = seed};
 }
 
-START_TEST(test_toy_is_deterministic_for_a_seed)
+/* Two sets drawn with config c are equal bit for bit (points, labels, normal, offset, scales,
+ * projection spread) and the next seed draws other points. Returns the first set; the caller
+ * frees it. */
+static toy_set check_deterministic(toy_config c)
 {
-    toy_config c = small_config(7);
     toy_set a, b, other;
     toy_generate(&c, &a);
     toy_generate(&c, &b);
     ck_assert_mem_eq(a.x, b.x, (size_t)a.n * a.dim * sizeof(float));
     ck_assert_mem_eq(a.labels, b.labels, (size_t)a.n);
     ck_assert_mem_eq(a.w_star, b.w_star, (size_t)a.dim * sizeof(float));
-    ck_assert(a.b_star == b.b_star);
-    c.seed = 8;
+    ck_assert_mem_eq(a.scales, b.scales, (size_t)a.dim * sizeof(float));
+    ck_assert(a.b_star == b.b_star && a.proj_std == b.proj_std);
+    c.seed++;
     toy_generate(&c, &other);
     ck_assert(memcmp(a.x, other.x, (size_t)a.n * a.dim * sizeof(float)) != 0);
-    toy_free(&a);
     toy_free(&b);
     toy_free(&other);
+    return a;
+}
+
+START_TEST(test_toy_is_deterministic_for_a_seed)
+{
+    toy_set a = check_deterministic(small_config(7));
+    ck_assert_int_eq(a.data, TOY_DATA_GAUSSIAN);
+    toy_free(&a);
 }
 END_TEST
 
-START_TEST(test_toy_positive_count_is_exact)
+/* A set drawn with config c that has exactly want positives, counted here and as the set
+ * states it. The caller frees it. */
+static toy_set generate_with_positives(toy_config c, int64_t want)
 {
-    toy_config c = small_config(3);
     toy_set s;
     toy_generate(&c, &s);
     int64_t pos = 0;
     for (int64_t i = 0; i < s.n; i++)
         pos += s.labels[i] == 1;
-    ck_assert_int_eq(pos, 30);  // 3% of 1000
-    ck_assert_int_eq(s.num_pos, 30);
+    ck_assert_int_eq(pos, want);
+    ck_assert_int_eq(s.num_pos, want);
+    return s;
+}
+
+START_TEST(test_toy_positive_count_is_exact)
+{
+    toy_config c = small_config(3);
+    toy_set s = generate_with_positives(c, 30);  // 3% of 1000
     toy_free(&s);
     c.samples = 999;
     c.pos_frac = 0.05;  // 49.95 rounds to 50
-    toy_generate(&c, &s);
-    pos = 0;
-    for (int64_t i = 0; i < s.n; i++)
-        pos += s.labels[i] == 1;
-    ck_assert_int_eq(pos, 50);
+    s = generate_with_positives(c, 50);
     toy_free(&s);
 }
 END_TEST
@@ -164,20 +178,9 @@ static toy_config hard_config(uint64_t seed)
 
 START_TEST(test_toy_anisotropic_is_deterministic_for_a_seed)
 {
-    toy_config c = hard_config(7);
-    toy_set a, b, other, iso;
-    toy_generate(&c, &a);
-    toy_generate(&c, &b);
+    toy_set a = check_deterministic(hard_config(7)), iso;
     ck_assert_int_eq(a.data, TOY_DATA_ANISOTROPIC);
-    ck_assert_mem_eq(a.x, b.x, (size_t)a.n * a.dim * sizeof(float));
-    ck_assert_mem_eq(a.labels, b.labels, (size_t)a.n);
-    ck_assert_mem_eq(a.w_star, b.w_star, (size_t)a.dim * sizeof(float));
-    ck_assert_mem_eq(a.scales, b.scales, (size_t)a.dim * sizeof(float));
-    ck_assert(a.b_star == b.b_star && a.proj_std == b.proj_std);
-    c.seed = 8;
-    toy_generate(&c, &other);
-    ck_assert(memcmp(a.x, other.x, (size_t)a.n * a.dim * sizeof(float)) != 0);
-    c = hard_config(7);
+    toy_config c = hard_config(7);
     c.data = TOY_DATA_GAUSSIAN;
     toy_generate(&c, &iso);
     ck_assert(memcmp(a.x, iso.x, (size_t)a.n * a.dim * sizeof(float)) != 0);
@@ -185,8 +188,6 @@ START_TEST(test_toy_anisotropic_is_deterministic_for_a_seed)
         ck_assert(iso.scales[k] == 1.0f);
     ck_assert(iso.proj_std == 1.0);
     toy_free(&a);
-    toy_free(&b);
-    toy_free(&other);
     toy_free(&iso);
 }
 END_TEST
@@ -225,23 +226,15 @@ END_TEST
 
 START_TEST(test_toy_anisotropic_positive_count_and_margin)
 {
-    toy_config c = hard_config(3);
-    toy_set s;
-    toy_generate(&c, &s);
-    int64_t pos = 0;
-    for (int64_t i = 0; i < s.n; i++)
-        pos += s.labels[i] == 1;
-    ck_assert_int_eq(pos, 40);  // 2% of 2000
-    ck_assert_int_eq(s.num_pos, 40);
+    toy_set s = generate_with_positives(hard_config(3), 40);  // 2% of 2000
     check_separable_in(&s, 0.1, s.proj_std);
     toy_free(&s);
-    c = hard_config(4);
+    toy_config c = hard_config(4);
     c.samples = 999;
     c.dim = 8;
     c.pos_frac = 0.05;  // 49.95 rounds to 50
     c.margin = 1.0;
-    toy_generate(&c, &s);
-    ck_assert_int_eq(s.num_pos, 50);
+    s = generate_with_positives(c, 50);
     check_separable_in(&s, 1.0, s.proj_std);
     toy_free(&s);
 }
@@ -353,35 +346,6 @@ START_TEST(test_toy_true_ap_hand_computed)
 }
 END_TEST
 
-/* Run a shell command; its stdout and stderr go into out. Returns the exit status. */
-static int run_capture(const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t len = fread(out, 1, size - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* A whole 1-D float64 dataset of the log (caller frees); *n receives its length. */
-static double *read_column(const char *path, const char *name, hsize_t *n)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_int_ge(f, 0);
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    ck_assert_msg(d >= 0, "no dataset %s in %s", name, path);
-    hid_t sp = H5Dget_space(d);
-    ck_assert_int_eq(H5Sget_simple_extent_ndims(sp), 1);
-    H5Sget_simple_extent_dims(sp, n, NULL);
-    double *v = malloc((*n ? *n : 1) * sizeof *v);
-    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
-    H5Sclose(sp);
-    H5Dclose(d);
-    H5Fclose(f);
-    return v;
-}
-
 // The small sets of the training tests: isotropic (d = 5, seed 3) and anisotropic (d = 8,
 // seed 4, whose class-mean difference has cosine 0.07 with the normal).
 #define TOY_SMALL_SET "--samples 400 --dim 5 --pos-frac 0.05 --margin 0.1 --seed 3"
@@ -389,45 +353,44 @@ static double *read_column(const char *path, const char *name, hsize_t *n)
     "--samples 400 --dim 8 --pos-frac 0.05 --margin 0.1 --seed 4 --data anisotropic"
 
 /* The run log's command_line attribute is the command as typed, "rankdet toy ...". */
-static void check_command_line(const char *log, const char *set, const char *flags)
+static void check_command_line(hid_t f, const char *set, const char *flags)
 {
-    hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_int_ge(f, 0);
-    char *line = h5_attr_text(f, "command_line"), want[512];
-    ck_assert_ptr_nonnull(line);
+    char *line = h5io_read_string_attr(f, "command_line"), want[512];
     snprintf(want, sizeof want, "rankdet toy %s --steps", set);
     ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "command_line '%s'", line);
     ck_assert_msg(strlen(line) >= strlen(flags) &&
                       strcmp(line + strlen(line) - strlen(flags), flags) == 0,
                   "command_line '%s' does not end with '%s'", line, flags);
     free(line);
-    H5Fclose(f);
 }
 
 /* `rankdet toy` with extra flags on a small separable set; checks the log against the summary
  * and returns the step at which AP = 1 was reached (-1: not reached). */
 static long long toy_run_checked(const char *set, const char *flags, int steps)
 {
-    char *dir = test_tmpdir(), log[512], cmd[1024], out[4096];
-    snprintf(log, sizeof log, "%s/run.h5", dir);
-    snprintf(cmd, sizeof cmd, "%s toy %s --steps %d --log %s %s 2>&1", test_rankdet_bin(), set,
-             steps, log, flags);
-    ck_assert_msg(run_capture(cmd, out, sizeof out) == 0, "%s failed:\n%s", cmd, out);
-    check_command_line(log, set, flags);
+    char *dir = test_tmpdir(), *log = test_path_in(dir, "run.h5");
+    char line[1024], out[4096], err[4096];
+    snprintf(line, sizeof line, "toy %s --steps %d --log %s %s", set, steps, log, flags);
+    ck_assert_msg(cli_run_rankdet_line(line, out, err, sizeof out) == 0,
+                  "rankdet %s failed:\n%s%s", line, out, err);
     ck_assert_msg(strstr(out, "allocations after step 1: 0;"), "steady steps allocated:\n%s", out);
     long long reached = -1;
     const char *at = strstr(out, "AP = 1 at step ");
     if (at)
         reached = atoll(at + strlen("AP = 1 at step "));
-    hsize_t n, n_ap, n_gap;
-    double *step = read_column(log, "train/step", &n);
-    double *ap = read_column(log, "train/ap", &n_ap);
-    double *gap = read_column(log, "train/one_minus_ap", &n_gap);
+    hid_t f = H5Fopen(log, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "cannot open %s", log);
+    check_command_line(f, set, flags);
+    int64_t n, n_ap, n_gap;
+    double *step = h5io_read_column(f, "train/step", &n);
+    double *ap = h5io_read_column(f, "train/ap", &n_ap);
+    double *gap = h5io_read_column(f, "train/one_minus_ap", &n_gap);
+    H5Fclose(f);
     ck_assert_int_eq(n, steps);  // one row per step
     ck_assert_int_eq(n_ap, steps);
     ck_assert_int_eq(n_gap, steps);
     long long first = -1;
-    for (hsize_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         ck_assert_double_eq(step[i], (double)(i + 1));
         ck_assert(ap[i] > 0 && ap[i] <= 1);
         ck_assert_double_eq_tol(gap[i], 1 - ap[i], 1e-15);
@@ -440,6 +403,7 @@ static long long toy_run_checked(const char *set, const char *flags, int steps)
     free(gap);
     remove(log);
     rmdir(dir);
+    free(log);
     free(dir);
     return reached;
 }
@@ -476,23 +440,20 @@ END_TEST
 
 START_TEST(test_toy_cli_rejects_bad_flags)
 {
-    char cmd[512], out[4096];
-    snprintf(cmd, sizeof cmd, "%s toy --pos-frac 0 --log /dev/null 2>&1", test_rankdet_bin());
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "--pos-frac"), "message does not name the flag:\n%s", out);
-    snprintf(cmd, sizeof cmd, "%s toy --loss nosuchloss 2>&1", test_rankdet_bin());
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "nosuchloss"), "message does not name the loss:\n%s", out);
-    snprintf(cmd, sizeof cmd, "%s toy --study nosuchstudy 2>&1", test_rankdet_bin());
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
-    snprintf(cmd, sizeof cmd, "%s toy --data spherical --log /dev/null 2>&1",
-             test_rankdet_bin());
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "--data") && strstr(out, "spherical"),
-                  "message does not name the flag and value:\n%s", out);
-    snprintf(cmd, sizeof cmd, "%s toy --hard-steps 0 --log /dev/null 2>&1", test_rankdet_bin());
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "--hard-steps"), "message does not name the flag:\n%s", out);
+    char out[4096], err[4096];
+    ck_assert_int_eq(cli_run_rankdet_line("toy --pos-frac 0 --log /dev/null", out, err,
+                                          sizeof out), 2);
+    ck_assert_msg(strstr(err, "--pos-frac"), "message does not name the flag:\n%s", err);
+    ck_assert_int_eq(cli_run_rankdet_line("toy --loss nosuchloss", out, err, sizeof out), 2);
+    ck_assert_msg(strstr(err, "nosuchloss"), "message does not name the loss:\n%s", err);
+    ck_assert_int_eq(cli_run_rankdet_line("toy --study nosuchstudy", out, err, sizeof out), 2);
+    ck_assert_int_eq(cli_run_rankdet_line("toy --data spherical --log /dev/null", out, err,
+                                          sizeof out), 2);
+    ck_assert_msg(strstr(err, "--data") && strstr(err, "spherical"),
+                  "message does not name the flag and value:\n%s", err);
+    ck_assert_int_eq(cli_run_rankdet_line("toy --hard-steps 0 --log /dev/null", out, err,
+                                          sizeof out), 2);
+    ck_assert_msg(strstr(err, "--hard-steps"), "message does not name the flag:\n%s", err);
 }
 END_TEST
 
