@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """make_rank_fixtures.py — reference values for the ranking losses ap, auc, approx_ap, hinge_ap.
 
-Writes tests/fixtures/rank_reference.txt, read by tests/test_rank_reference.c. Transcriptions
+Writes tests/fixtures/rank_reference.txt, read by tests/test_rank_reference.c
+through tests/loss_fixture.c. Transcriptions
 written from the paper (Chen et al., "Towards Accurate One-Stage Object Detection with AP-Loss",
 CVPR 2019: eq. 3-5, 7, 13, 14 and Algorithm 1) and the released code's conventions of
 ../shared/DESIGN.md, not from the C code. All arithmetic starts from the float32 scores.

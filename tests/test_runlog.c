@@ -27,7 +27,7 @@ static double row_value(int64_t i, int col)
     return col == 0 ? (double)i : (double)i * 0.25 - 1000.0 * col;
 }
 
-/* Read a whole 1-D float64 dataset; *n receives its length. Caller frees. */
+/* A run-log column: extendible, and its values (via h5io_read_column). Caller frees. */
 static double *read_column(hid_t file, const char *name, int64_t *n)
 {
     hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
@@ -36,13 +36,9 @@ static double *read_column(hid_t file, const char *name, int64_t *n)
     hsize_t dims[1], maxdims[1];
     ck_assert_int_eq(H5Sget_simple_extent_dims(s, dims, maxdims), 1);
     ck_assert_msg(maxdims[0] == H5S_UNLIMITED, "%s is not extendible", name);
-    double *v = malloc((dims[0] + 1) * sizeof *v);
-    if (dims[0])
-        ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
-    *n = (int64_t)dims[0];
     H5Sclose(s);
     H5Dclose(d);
-    return v;
+    return h5io_read_column(file, name, n);
 }
 
 static const runlog_meta test_meta = {"0.1.0", "0123456789ab", "rankdet toy --seed 7",
