@@ -290,13 +290,9 @@ static void approx_gradient(const loss_inputs *in, const approx_sorted *q, const
 loss_status approx_ap_loss_compute(const loss_inputs *in, const loss_params *p, rd_arena *ws,
                                    float *grad, loss_result *out)
 {
-    loss_status status = loss_scan(in, out);
-    if (status != LOSS_OK)
+    loss_status status;
+    if (loss_begin(in, grad, out, &status))
         return status;
-    if (out->num_pos == 0) {
-        loss_zero_update(in->n, grad, out);
-        return LOSS_OK;
-    }
     RD_CHECK(p->tau > 0.0 && p->eps >= 0.0, "approx_ap needs tau > 0 and eps >= 0 (got %g, %g); "
              "validate flags first", p->tau, p->eps);
     int64_t npos = out->num_pos;

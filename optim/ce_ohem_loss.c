@@ -128,13 +128,9 @@ static double ohem_chunk(const loss_inputs *in, const ohem_cut *cut, int64_t c, 
 loss_status ce_ohem_loss_compute(const loss_inputs *in, const loss_params *p, rd_arena *ws,
                                  float *grad, loss_result *out)
 {
-    loss_status st = loss_scan(in, out);
-    if (st != LOSS_OK)
+    loss_status st;
+    if (loss_begin(in, grad, out, &st))
         return st;
-    if (out->num_pos == 0) {
-        loss_zero_update(in->n, grad, out);
-        return LOSS_OK;
-    }
     RD_CHECK(p->neg_per_pos >= 0, "ce_ohem needs neg_per_pos >= 0 (got %d); validate flags first",
              p->neg_per_pos);
     int64_t nchunks = (in->n + OHEM_CHUNK - 1) / OHEM_CHUNK;

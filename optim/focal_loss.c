@@ -42,13 +42,9 @@ static double focal_entry(double s, int t, double alpha, double gamma, double *d
 loss_status focal_loss_compute(const loss_inputs *in, const loss_params *p, rd_arena *ws,
                                float *grad, loss_result *out)
 {
-    loss_status st = loss_scan(in, out);
-    if (st != LOSS_OK)
+    loss_status st;
+    if (loss_begin(in, grad, out, &st))
         return st;
-    if (out->num_pos == 0) {
-        loss_zero_update(in->n, grad, out);
-        return LOSS_OK;
-    }
     RD_CHECK(p->alpha >= 0.0 && p->alpha <= 1.0 && p->gamma >= 0.0,
              "focal needs 0 <= alpha <= 1 and gamma >= 0 (got %g, %g); validate flags first",
              p->alpha, p->gamma);

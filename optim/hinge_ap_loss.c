@@ -242,13 +242,9 @@ loss_status hinge_ap_loss_compute(const loss_inputs *in, const loss_params *p, r
                                   float *grad, loss_result *out)
 {
     (void)p;
-    loss_status st = loss_scan(in, out);
-    if (st != LOSS_OK)
+    loss_status st;
+    if (loss_begin(in, grad, out, &st))
         return st;
-    if (out->num_pos == 0) {
-        loss_zero_update(in->n, grad, out);
-        return LOSS_OK;
-    }
     if (out->num_neg == 0) {
         memset(grad, 0, (size_t)in->n * sizeof *grad);
         return LOSS_OK;

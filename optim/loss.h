@@ -9,8 +9,9 @@
  *   - a batch with no positive gives a zero update, loss 0, and sets result.no_positive;
  *   - a NaN or Inf score (or a label outside {1, 0, -1}) is an error naming its index,
  *     and grad is then unspecified.
- * Adding a loss: one file in optim/ with a compute function of type loss_compute_fn, one
- * line in the table of optim/loss_registry.c, one test with reference values. */
+ * Adding a loss: one file in optim/ with a compute function of type loss_compute_fn (most
+ * start with loss_begin, which applies the conventions above), one line in the table of
+ * optim/loss_registry.c, one test with reference values. */
 #ifndef RD_LOSS_H
 #define RD_LOSS_H
 
@@ -76,6 +77,10 @@ const char *loss_status_describe(loss_status st, const loss_inputs *in, const lo
 loss_status loss_scan(const loss_inputs *in, loss_result *out);
 /* Zero grad[n]: the update of a batch with no positive. Sets no_positive and loss 0. */
 void loss_zero_update(int64_t n, float *grad, loss_result *out);
+/* The common start of a loss: loss_scan, then the zero update of a batch with no positive.
+ * Returns 1 when the loss is already finished (*st is the error, or LOSS_OK after the zero
+ * update), 0 when the loss should go on (*st = LOSS_OK, counts in out). */
+int loss_begin(const loss_inputs *in, float *grad, loss_result *out, loss_status *st);
 
 /* The losses of the registry (each in its own file). */
 loss_status ap_loss_compute(const loss_inputs *in, const loss_params *p, rd_arena *ws,

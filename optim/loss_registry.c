@@ -91,3 +91,15 @@ void loss_zero_update(int64_t n, float *grad, loss_result *out)
     out->no_positive = 1;
     out->loss = 0.0;
 }
+
+int loss_begin(const loss_inputs *in, float *grad, loss_result *out, loss_status *st)
+{
+    *st = loss_scan(in, out);
+    if (*st != LOSS_OK)
+        return 1;
+    if (out->num_pos == 0) {
+        loss_zero_update(in->n, grad, out);
+        return 1;
+    }
+    return 0;
+}

@@ -52,13 +52,8 @@ static double *oracle_begin(const loss_inputs *in, const loss_params *p, rd_aren
                             float *grad, loss_result *out, loss_status *st, oracle_pos **pos)
 {
     RD_CHECK(p->delta >= 0.0, "delta must be >= 0 (got %g)", p->delta);
-    *st = loss_scan(in, out);
-    if (*st != LOSS_OK)
+    if (loss_begin(in, grad, out, st))
         return NULL;
-    if (out->num_pos == 0) {
-        loss_zero_update(in->n, grad, out);
-        return NULL;
-    }
     rd_arena_reserve(ws, rd_arena_align((size_t)out->num_pos * sizeof **pos) +
                              rd_arena_align((size_t)in->n * sizeof(double)));
     *pos = oracle_sorted_positives(in, out->num_pos, ws);
