@@ -14,11 +14,11 @@ DEBUG ?= 0
 BUILD := build
 BIN := bin/rankdet
 
-PKG_LIBS = hdf5 gsl openblas
+PKG_LIBS = hdf5 gsl openblas libjpeg libpng libxml-2.0 libcjson
 CC := gcc
 CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -I. \
          $(shell pkg-config --cflags $(PKG_LIBS))
-LDLIBS = -lgsl $(shell pkg-config --libs hdf5 openblas) -lm
+LDLIBS = -lgsl $(shell pkg-config --libs hdf5 openblas libjpeg libpng libxml-2.0 libcjson) -lm
 LDFLAGS = -fopenmp
 ifeq ($(DEBUG),1)
   CFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -3,7 +3,7 @@
 # Called by `make deps`, and so by `make test` and `make demo` on a fresh machine.
 set -euo pipefail
 pkgs=(gcc make pkg-config libopenblas-dev libhdf5-dev hdf5-tools libgsl-dev check
-      libsubunit-dev gnuplot-nox)
+      libsubunit-dev gnuplot-nox libjpeg62-turbo-dev libpng-dev libxml2-dev libcjson-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
