@@ -42,10 +42,24 @@ void affine_forward(const float *x, int n, int c, int hw, const float *scale, co
 /* dx = dy · scale[c]; dx may be dy. (The affine is frozen: no parameter gradients.) */
 void affine_backward(const float *dy, int n, int c, int hw, const float *scale, float *dx);
 
+/* Fused y = max(x · scale[c] + shift[c], 0) over [N][C][HW]; y may be x. */
+void affine_relu_forward(const float *x, int n, int c, int hw, const float *scale,
+                         const float *shift, float *y);
+/* Fused backward of affine_relu_forward: dx = dy · scale[c] where the OUTPUT y > 0, else 0;
+ * dx may be dy. */
+void affine_relu_backward(const float *y, const float *dy, int n, int c, int hw,
+                          const float *scale, float *dx);
+
 /* y = max(x, 0); y may be x. */
 void relu_forward(const float *x, size_t count, float *y);
 /* dx = dy where the forward OUTPUT y > 0, else 0; dx may be dy. */
 void relu_backward(const float *y, const float *dy, size_t count, float *dx);
+
+/* y = a + b elementwise (a residual or FPN top-down sum); y may be a or b. */
+void add_forward(const float *a, const float *b, size_t count, float *y);
+/* y = max(a + b, 0) (a residual block's output); y may be a or b. Its backward is
+ * relu_backward on y, whose result flows to both a and b. */
+void add_relu_forward(const float *a, const float *b, size_t count, float *y);
 
 /* Max pooling k×k, stride, pad (padding never wins), as torch.nn.MaxPool2d; argmax
  * [N][C][OH][OW] receives the winning index within each input plane (first maximum). */
