@@ -8,6 +8,7 @@
 #define RD_TRANSFORM_H
 
 #include "data/image.h"
+#include "lib/box.h"
 
 typedef struct norm_params {
     float mean[3], std[3];  // RGB, on the [0, 1] scale
@@ -30,5 +31,9 @@ void pad_chw(const float *x, int channels, int height, int width, float *y, int 
              int pad_width);
 /* Smallest multiple of `divisor` that is ≥ n. */
 int transform_round_up(int n, int divisor);
+/* torchvision's resize_boxes, in place: x · (float(new_width) / float(width)), y likewise, in
+ * float32. Maps boxes onto the resized image, and detections back with the sizes swapped. */
+void transform_resize_boxes(rd_box *boxes, int n, int height, int width, int new_height,
+                            int new_width);
 
 #endif
