@@ -1,6 +1,6 @@
 /* dataset.h — a detection dataset in memory, whatever its format on disk: PASCAL VOC (a devkit
  * root with Annotations/ and ImageSets/Main/, or image/XML pairs in one folder), COCO
- * (instances_*.json) or YOLO (labels/*.txt with a names file). Boxes are in image pixels,
+ * (instances_*.json) or YOLO (labels/NAME.txt with a names file). Boxes are in image pixels,
  * clamped to the image; degenerate boxes are dropped and counted; images without labels stay as
  * background; label files without an image are ignored and counted. Bad samples either stop
  * the open with a message naming the file and the field or line, or are skipped and counted. */
