@@ -18,11 +18,23 @@
 
 /* ---- shared building blocks ------------------------------------------------------------ */
 
+/* What a tensor is, for initialisation and for optimizers that treat kinds differently. */
+typedef enum net_role {
+    NET_ROLE_CONV_WEIGHT,  // OIHW convolution weight
+    NET_ROLE_CONV_BIAS,    // convolution bias
+    NET_ROLE_BN_WEIGHT,    // frozen BatchNorm gamma
+    NET_ROLE_BN_BIAS,      // frozen BatchNorm beta
+    NET_ROLE_BN_MEAN,      // frozen BatchNorm running_mean
+    NET_ROLE_BN_VAR,       // frozen BatchNorm running_var
+    NET_ROLE_DERIVED,      // folded affine (not in the state_dict)
+} net_role;
+
 /* A named tensor as a module declares it. The parameter table gives *data (and *grad when
  * trainable) a view into its arenas; derived tensors (folded BatchNorm affines) have
  * state_dict = 0 and live in the parameter arena without being saved or loaded. */
 typedef struct net_param_spec {
     const char *name;  // torchvision state_dict name, e.g. "backbone.body.conv1.weight"
+    net_role role;
     int ndim;          // 1 or 4
     int shape[4];      // OIHW for convolution weights, [C] for vectors
     int state_dict;    // 1: saved and loaded by name; 0: derived, never stored
@@ -38,7 +50,8 @@ typedef void (*net_param_visit_fn)(void *ctx, const net_param_spec *spec);
 typedef struct net_conv {
     conv2d_desc d;
     float *weight, *dweight;  // [Cout][Cin][k][k]; dweight NULL when frozen
-    float *bias, *dbias;      // [Cout]; NULL when the convolution has no bias (BatchNorm follows)
+    int has_bias;             // torchvision's bias=True (never before a BatchNorm here)
+    float *bias, *dbias;      // [Cout] when has_bias, else NULL
     int has_bn;               // followed by a frozen BatchNorm
     float *bn_weight, *bn_bias, *bn_mean, *bn_var;  // [Cout] torchvision's BatchNorm tensors
     float *scale, *shift;     // [Cout] the folded affine (net_conv_fold)

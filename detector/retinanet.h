@@ -41,6 +41,7 @@ typedef struct retinanet_config {
 /* One tensor of the table. */
 typedef struct retinanet_param {
     char name[RETINANET_NAME_MAX];  // torchvision state_dict name
+    net_role role;                  // convolution weight or bias, or a BatchNorm tensor
     int ndim;                       // 4 (OIHW convolution weight) or 1 ([C] vector)
     int shape[4];
     size_t count;                   // number of floats
@@ -96,7 +97,13 @@ int retinanet_config_check(const retinanet_config *c, char *err, size_t errsize)
  * and sizes the parameter and gradient arenas. Values are zero until retinanet_init_weights or
  * a checkpoint load (detector/checkpoint.h). Aborts on OOM. Free with retinanet_destroy. */
 retinanet *retinanet_create(const retinanet_config *c);
+/* The same without the gradient arena, for inference: every grad is NULL (trainable still says
+ * what training would update), and only retinanet_plan(..., training = 0) is allowed. */
+retinanet *retinanet_create_inference(const retinanet_config *c);
 void retinanet_destroy(retinanet *m);
+/* Sizes of the table for c without building it: tensors, floats, trainable floats. */
+void retinanet_count(const retinanet_config *c, int *nparams, size_t *values,
+                     size_t *trainable);
 
 /* Random initialisation as the preset's reference code does it, seeded: backbone convolutions
  * kaiming_normal(fan_out), BatchNorm weight 1, bias 0, mean 0, var 1; FPN kaiming_uniform(a=1)
