@@ -85,9 +85,7 @@ void fpn_forward(fpn *f, const float *const c[3], const net_plan *p, float *scra
             float *up = p->slot[0], *li = f->last_inner[i];
             upsample_nearest_forward(f->last_inner[i + 1], n, ch, f->h[i + 1], f->w[i + 1],
                                      f->h[i], f->w[i], up);
-            size_t count = (size_t)n * ch * f->h[i] * f->w[i];
-            for (size_t k = 0; k < count; k++)
-                li[k] += up[k];
+            add_forward(li, up, (size_t)n * ch * f->h[i] * f->w[i], li);
         }
         net_conv_forward(&f->layer[i], f->last_inner[i], n, f->h[i], f->w[i], f->p[i], 0, scratch);
     }
@@ -100,8 +98,7 @@ void fpn_forward(fpn *f, const float *const c[3], const net_plan *p, float *scra
 /* y += x over count floats. */
 static void fpn_add(float *y, const float *x, size_t count)
 {
-    for (size_t k = 0; k < count; k++)
-        y[k] += x[k];
+    add_forward(y, x, count, y);
 }
 
 void fpn_backward(fpn *f, const net_plan *p, float *scratch)

@@ -147,9 +147,7 @@ static void head_backward_level(const heads *hs, const head *hd, int l, const fl
         b = tmp;
     }
     if (accumulate) {
-        size_t count = (size_t)n * hs->channels * h * w;
-        for (size_t k = 0; k < count; k++)
-            dp[k] += g[k];
+        add_forward(dp, g, (size_t)n * hs->channels * h * w, dp);
     }
 }
 

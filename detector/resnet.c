@@ -69,9 +69,11 @@ void net_conv_forward(const net_conv *c, const float *x, int n, int h, int w, fl
     const conv2d_desc *d = &c->d;
     int oh = conv2d_out(h, d->k, d->stride, d->pad), ow = conv2d_out(w, d->k, d->stride, d->pad);
     conv2d_forward(d, x, n, h, w, c->weight, c->bias, y, scratch);
-    if (c->has_bn)
+    if (c->has_bn && relu)
+        affine_relu_forward(y, n, d->cout, oh * ow, c->scale, c->shift, y);
+    else if (c->has_bn)
         affine_forward(y, n, d->cout, oh * ow, c->scale, c->shift, y);
-    if (relu)
+    else if (relu)
         relu_forward(y, (size_t)n * d->cout * oh * ow, y);
 }
 
@@ -81,10 +83,12 @@ void net_conv_backward(const net_conv *c, const float *x, const float *y, float 
     const conv2d_desc *d = &c->d;
     int oh = conv2d_out(h, d->k, d->stride, d->pad), ow = conv2d_out(w, d->k, d->stride, d->pad);
     size_t count = (size_t)n * d->cout * oh * ow;
-    if (relu)
-        relu_backward(y, dy, count, dy);
-    if (c->has_bn)
+    if (c->has_bn && relu)
+        affine_relu_backward(y, dy, n, d->cout, oh * ow, c->scale, dy);
+    else if (c->has_bn)
         affine_backward(dy, n, d->cout, oh * ow, c->scale, dy);
+    else if (relu)
+        relu_backward(y, dy, count, dy);
     conv2d_backward(d, x, n, h, w, c->weight, dy, dx, c->dweight, c->dbias, scratch);
 }
 
@@ -362,10 +366,7 @@ static void resnet_block_forward(const resnet_block *b, int bottleneck, int n, f
     }
     int cout = bottleneck ? b->c3.d.cout : b->c2.d.cout;
     size_t count = (size_t)n * cout * b->oh * b->ow;
-    float *out = b->out;
-    for (size_t i = 0; i < count; i++)
-        out[i] += shortcut[i];
-    relu_forward(out, count, out);
+    add_relu_forward(b->out, shortcut, count, b->out);
 }
 
 void resnet_forward(resnet *r, const float *x, const net_plan *p, float *scratch)
@@ -406,8 +407,7 @@ static void resnet_block_backward(const resnet_block *b, int bottleneck, int n, 
     }
     if (dx != NULL) {
         size_t in_count = (size_t)n * b->c1.d.cin * b->h * b->w;
-        for (size_t i = 0; i < in_count; i++)
-            dx[i] += dx_main[i];
+        add_forward(dx, dx_main, in_count, dx);
     }
 }
 
@@ -441,12 +441,10 @@ void resnet_backward(resnet *r, float *const dc[3], const net_plan *p, float *sc
             resnet_block *b = &r->layer[i][last];
             size_t count = (size_t)r->n * r->channels[i] * b->oh * b->ow;
             RD_CHECK(dc[i - 1] != NULL, "missing the gradient of C%d", i + 2);
-            if (dout == NULL) {
+            if (dout == NULL)
                 dout = dc[i - 1];
-            } else {
-                for (size_t k = 0; k < count; k++)
-                    dout[k] += dc[i - 1][k];
-            }
+            else
+                add_forward(dout, dc[i - 1], count, dout);
         }
         for (int j = last; j >= 0; j--) {
             int want_dx = j > 0 || (i > 0 ? resnet_layer_trainable(r, i - 1) : r->stem_trainable);
