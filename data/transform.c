@@ -56,7 +56,7 @@ void transform_resized_size(int height, int width, float scale, int *out_height,
 }
 
 /* Source indices and weights of one axis (aten's compute_source_index_and_lambda). */
-static void resize_axis_weights(int in, int out, int *i0, int *i1, float *w0, float *w1)
+void transform_bilinear_weights(int in, int out, int *i0, int *i1, float *w0, float *w1)
 {
     float ratio = (float)in / (float)out;
     for (int d = 0; d < out; d++) {
@@ -92,8 +92,8 @@ void resize_bilinear_chw(const float *x, int channels, int height, int width, fl
     float *yw0 = rd_malloc(sizeof(float) * 2 * ((size_t)out_height + out_width),
                            "resize weights");
     float *yw1 = yw0 + out_height, *xw0 = yw1 + out_height, *xw1 = xw0 + out_width;
-    resize_axis_weights(height, out_height, yi0, yi1, yw0, yw1);
-    resize_axis_weights(width, out_width, xi0, xi1, xw0, xw1);
+    transform_bilinear_weights(height, out_height, yi0, yi1, yw0, yw1);
+    transform_bilinear_weights(width, out_width, xi0, xi1, xw0, xw1);
     for (int c = 0; c < channels; c++) {
         const float *src = x + (size_t)c * height * width;
         float *dst = y + (size_t)c * out_height * out_width;
