@@ -15,6 +15,7 @@ static const command commands[] = {
     {"toy", cmd_toy, "convergence study of the losses on linearly separable toy data"},
     {"bench", cmd_bench, "benchmarks (`rankdet bench loss`)"},
     {"export", cmd_export, "export a run log's datasets as a table for plotting"},
+    {"eval", cmd_eval, "detection metrics: COCO (as pycocotools), VOC (as the devkit)"},
 };
 
 static void usage(FILE *f)
