@@ -3,7 +3,8 @@
  *   forward   y_n [Cout][OH·OW] = W [Cout][Cin·k·k] · col_n [Cin·k·k][OH·OW] (+ bias)
  *   backward  dW += dy_n · col_nᵀ,  dx_n = col2im(Wᵀ · dy_n),  db += Σ dy
  * A 1×1 stride-1 unpadded convolution is a plain GEMM on the input plane itself: no im2col
- * copy at all. Memory: one col buffer [Cin·k·k][OH·OW] of caller scratch, reused per image
+ * copy at all. 3×3 stride-1 convolutions of enough output go through Winograd's F(2×2, 3×3)
+ * instead (conv2d_winograd.c: 2.25× fewer multiply-adds). Memory: one col buffer [Cin·k·k][OH·OW] of caller scratch, reused per image
  * (the backward fills it with col_n for dW, then overwrites it with Wᵀ·dy_n for dx). Nothing
  * here allocates.
  * Threads: OpenBLAS runs single-threaded (lib/threads.c); each GEMM is cut into blocks of
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "detector/conv2d_impl.h"
 #include "lib/check.h"
 
 /* Below this many floats an im2col or col2im pass stays on one thread. */
@@ -28,19 +30,6 @@ enum { CONV2D_PARALLEL_MIN = 1 << 15 };
  * no narrower than GEMM_BLOCK_MIN columns or rows (narrower blocks repack the other operand
  * too often). */
 enum { GEMM_BLOCK_WORK = 1 << 22, GEMM_BLOCKS_MAX = 8, GEMM_BLOCK_MIN = 96 };
-
-typedef struct gemm_args {
-    CBLAS_TRANSPOSE ta, tb;
-    int m, n, k;
-    const float *a;
-    int lda;
-    const float *b;
-    int ldb;
-    float beta;
-    float *c;
-    int ldc;
-    const float *row_bias;  // [m] or NULL: C starts as the bias of its row (beta ignored)
-} gemm_args;
 
 /* How many blocks a dimension of `extent` is cut into for `work` multiply-adds: a power of
  * two, a function of the shape only. */
@@ -53,12 +42,15 @@ static int gemm_block_count(int extent, double work)
     return nb;
 }
 
-/* C = op(A) · op(B) + beta · C (or + row_bias), alpha 1, row-major, cut into blocks of
- * columns (rows when C has too few columns), one single-threaded SGEMM per block. */
-static void conv2d_gemm(const gemm_args *g)
+void conv2d_blas_single(void)
 {
     if (openblas_get_num_threads() != 1)
-        openblas_set_num_threads(1);  // the blocks below are the parallelism
+        openblas_set_num_threads(1);
+}
+
+void conv2d_gemm(const gemm_args *g)
+{
+    conv2d_blas_single();
     double work = (double)g->m * g->n * g->k;
     int by_cols = g->n >= g->m || g->n / 2 >= GEMM_BLOCK_MIN;
     int nb = gemm_block_count(by_cols ? g->n : g->m, work);
@@ -102,6 +94,8 @@ static void conv2d_check(const conv2d_desc *d, int n, int h, int w)
 size_t conv2d_scratch_floats(const conv2d_desc *d, int n, int h, int w)
 {
     conv2d_check(d, n, h, w);
+    if (conv2d_winograd_applies(d, n, h, w))
+        return conv2d_winograd_scratch_floats(d, n, h, w);
     if (conv2d_is_pointwise(d))
         return 0;
     size_t oh = (size_t)conv2d_out(h, d->k, d->stride, d->pad);
@@ -191,6 +185,10 @@ void conv2d_forward(const conv2d_desc *d, const float *x, int n, int h, int w,
     int kdim = d->cin * d->k * d->k, ohw = oh * ow;
     int pointwise = conv2d_is_pointwise(d);
     RD_CHECK(pointwise || scratch != NULL, "conv2d_forward needs conv2d_scratch_floats of scratch");
+    if (conv2d_winograd_applies(d, n, h, w)) {
+        conv2d_winograd_forward(d, x, n, h, w, weight, bias, y, scratch);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * d->cin * h * w;
         float *yi = y + (size_t)i * d->cout * ohw;
@@ -231,6 +229,13 @@ void conv2d_backward(const conv2d_desc *d, const float *x, int n, int h, int w,
     int kdim = d->cin * d->k * d->k, ohw = oh * ow;
     int pointwise = conv2d_is_pointwise(d);
     RD_CHECK(pointwise || scratch != NULL, "conv2d_backward needs conv2d_scratch_floats of scratch");
+    if (conv2d_winograd_applies(d, n, h, w)) {
+        if (dx || dweight)
+            conv2d_winograd_backward(d, x, n, h, w, weight, dy, dx, dweight, scratch);
+        if (dbias)
+            conv2d_bias_grad(dy, n, d->cout, ohw, dbias);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const float *xi = x + (size_t)i * d->cin * h * w;
         const float *dyi = dy + (size_t)i * d->cout * ohw;

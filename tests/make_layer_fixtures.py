@@ -39,6 +39,8 @@ CONV_CASES = {
     "k7_s2_p3": (1, 3, 4, 7, 2, 3, 13, 11, 0),
     "k3_s1_p0": (1, 2, 3, 3, 1, 0, 5, 6, 1),
     "k2_s3_p1": (1, 2, 2, 2, 3, 1, 8, 10, 1),
+    "k3_s1_p1_many_tiles": (2, 1, 1, 3, 1, 1, 47, 45, 1),  # > 1024 Winograd tiles, odd sides
+    "k3_s1_p0_winograd": (2, 2, 2, 3, 1, 0, 19, 18, 1),  # 144 Winograd tiles, no padding
 }
 # name: (n, c, h, w, k, stride, pad)
 POOL_CASES = {

@@ -131,6 +131,8 @@ START_TEST(test_conv_backward_finite_differences)
     conv_fd_check((conv2d_desc){2, 3, 7, 2, 3}, 1, 11, 9, 5);  // 7×7/2: the stem
     conv_fd_check((conv2d_desc){3, 2, 3, 1, 0}, 1, 5, 7, 6);   // no padding
     conv_fd_check((conv2d_desc){2, 3, 2, 3, 1}, 1, 8, 7, 7);   // stride larger than the kernel
+    conv_fd_check((conv2d_desc){2, 3, 3, 1, 1}, 2, 17, 15, 8);  // Winograd: 144 tiles, odd sides
+    conv_fd_check((conv2d_desc){3, 2, 3, 1, 0}, 2, 18, 17, 9);  // Winograd without padding
 }
 END_TEST
 
