@@ -108,9 +108,13 @@ void transform_train_identity(int width, int height, train_draw *d);
 int transform_train_boxes(const train_draw *d, int size, const rd_object *in, int n,
                           rd_object *out);
 /* The pixels: out [3][S][S] = normalised bilinear resize of the crop of the distorted, expanded
- * image (mirrored when d->flip). scratch is grow-only: after the largest image seen, calls
+ * image (mirrored when d->flip). scratch is grow-only and is reserved to
+ * transform_train_scratch_bytes(img), so once it holds that much for the largest image, calls
  * allocate nothing. img must be d->width × d->height. */
 void transform_train_pixels(const train_draw *d, const train_transform_config *cfg,
                             const rd_image *img, rd_arena *scratch, float *out);
+/* The scratch transform_train_pixels needs for a width × height image at size S, whatever the
+ * draw (grows with each argument). */
+size_t transform_train_scratch_bytes(int width, int height, int size);
 
 #endif

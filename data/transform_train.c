@@ -324,6 +324,14 @@ static void row_resample(const train_region *g, long row, const int *x0, const i
     }
 }
 
+size_t transform_train_scratch_bytes(int width, int height, int size)
+{
+    return rd_arena_align((size_t)width * height * 3) +
+           rd_arena_align(sizeof(float) * 3 * (size_t)width) +
+           8 * rd_arena_align(sizeof(float) * (size_t)size) +
+           2 * rd_arena_align(sizeof(float) * 3 * (size_t)size);
+}
+
 void transform_train_pixels(const train_draw *d, const train_transform_config *cfg,
                             const rd_image *img, rd_arena *scratch, float *out)
 {
@@ -331,12 +339,7 @@ void transform_train_pixels(const train_draw *d, const train_transform_config *c
              "image %dx%d is not the %dx%d the draw was made for", img->width, img->height,
              d->width, d->height);
     int S = cfg->size, cw = d->crop_x2 - d->crop_x1, ch = d->crop_y2 - d->crop_y1;
-    size_t rbytes = (size_t)(cw < img->width ? cw : img->width) *
-                    (size_t)(ch < img->height ? ch : img->height);
-    rd_arena_reserve(scratch, rd_arena_align(rbytes * 3) +
-                                  rd_arena_align(sizeof(float) * 3 * (size_t)img->width) +
-                                  8 * rd_arena_align(sizeof(float) * (size_t)S) +
-                                  2 * rd_arena_align(sizeof(float) * 3 * (size_t)S));
+    rd_arena_reserve(scratch, transform_train_scratch_bytes(img->width, img->height, S));
     train_region g = region_prepare(d, img, scratch);
     int *x0 = rd_arena_push(scratch, sizeof(int) * S), *x1 = rd_arena_push(scratch, sizeof(int) * S);
     int *y0 = rd_arena_push(scratch, sizeof(int) * S), *y1 = rd_arena_push(scratch, sizeof(int) * S);
