@@ -30,6 +30,24 @@ Writes
       one case as COCO files for the command test (tests/test_cmd_eval.c): the stats and the
       summarize() lines pycocotools prints.
   tests/fixtures/eval_coco_thresholds.txt  Params.iouThrs and recThrs, repr.
+
+VOC: the classic voc_eval.py (py-faster-rcnn's lib/datasets/voc_eval.py, the devkit's rules
+in Python), transcribed below (voc_ap verbatim; voc_eval's matching loop verbatim on
+in-memory records), run at every IoU threshold of numpy.linspace(.5, .95, 10) with both
+metrics. Two deliberate differences, both in the C code too: detections are sorted with
+kind='mergesort' (ties in file order; the classic default quicksort leaves ties unordered),
+and a class without non-difficult ground truth gets AP -1 (the classic code divides by 0).
+Writes
+  tests/fixtures/eval_voc_cases.txt     read by tests/test_voc_eval.c:
+      case NAME METRIC NIMAGES NCLASSES   METRIC 07 or 10
+      gt IMAGE CLASS DIFFICULT XMIN YMIN XMAX YMAX
+      dt IMAGE CLASS SCORE X1 Y1 X2 Y2      file order
+      ap CLASS AP@.50 AP@.55 ... AP@.95
+      end
+  tests/fixtures/eval_voc/             a devkit-style folder for the command test:
+      Annotations/*.xml, ImageSets/Main/test.txt, results/comp4_det_test_CLASS.txt, and
+      expected.txt (per-class AP50 and mAP by voc_eval.py reading those files with its own
+      parse_rec, for both metrics, and the mean over thresholds).
 """
 import contextlib
 import copy
@@ -376,6 +394,225 @@ def write_thresholds():
         f.write("recall %s\n" % " ".join(num(v) for v in p.recThrs))
 
 
+# ---------------------------------------------------------------------------- VOC reference
+
+def voc_ap(rec, prec, use_07_metric=False):
+    """ ap = voc_ap(rec, prec, [use_07_metric])  (voc_eval.py, verbatim)"""
+    if use_07_metric:
+        # 11 point metric
+        ap = 0.
+        for t in np.arange(0., 1.1, 0.1):
+            if np.sum(rec >= t) == 0:
+                p = 0
+            else:
+                p = np.max(prec[rec >= t])
+            ap = ap + p / 11.
+    else:
+        # correct AP calculation
+        # first append sentinel values at the end
+        mrec = np.concatenate(([0.], rec, [1.]))
+        mpre = np.concatenate(([0.], prec, [0.]))
+
+        # compute the precision envelope
+        for i in range(mpre.size - 1, 0, -1):
+            mpre[i - 1] = np.maximum(mpre[i - 1], mpre[i])
+
+        # to calculate area under PR curve, look for points
+        # where X axis (recall) changes value
+        i = np.where(mrec[1:] != mrec[:-1])[0]
+
+        # and sum (\Delta recall) * prec
+        ap = np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1])
+    return ap
+
+
+def voc_eval_records(recs, imagenames, classname, image_ids, confidence, BB, ovthresh,
+                     use_07_metric):
+    """voc_eval.py after its file reading: recs[imagename] = [{'name', 'bbox', 'difficult'}],
+    the detections of classname as image_ids, confidence, BB. Returns AP (-1 if npos == 0)."""
+    class_recs = {}
+    npos = 0
+    for imagename in imagenames:
+        R = [obj for obj in recs[imagename] if obj['name'] == classname]
+        bbox = np.array([x['bbox'] for x in R])
+        difficult = np.array([x['difficult'] for x in R]).astype(bool)
+        det = [False] * len(R)
+        npos = npos + sum(~difficult)
+        class_recs[imagename] = {'bbox': bbox,
+                                 'difficult': difficult,
+                                 'det': det}
+    if npos == 0:
+        return -1.0
+    confidence = np.array(confidence, dtype=float)
+    BB = np.array(BB, dtype=float).reshape(-1, 4)
+    # sort by confidence (stable: ties in file order)
+    sorted_ind = np.argsort(-confidence, kind='mergesort')
+    BB = BB[sorted_ind, :]
+    image_ids = [image_ids[x] for x in sorted_ind]
+
+    # go down dets and mark TPs and FPs
+    nd = len(image_ids)
+    tp = np.zeros(nd)
+    fp = np.zeros(nd)
+    for d in range(nd):
+        R = class_recs[image_ids[d]]
+        bb = BB[d, :].astype(float)
+        ovmax = -np.inf
+        BBGT = R['bbox'].astype(float)
+
+        if BBGT.size > 0:
+            # compute overlaps
+            # intersection
+            ixmin = np.maximum(BBGT[:, 0], bb[0])
+            iymin = np.maximum(BBGT[:, 1], bb[1])
+            ixmax = np.minimum(BBGT[:, 2], bb[2])
+            iymax = np.minimum(BBGT[:, 3], bb[3])
+            iw = np.maximum(ixmax - ixmin + 1., 0.)
+            ih = np.maximum(iymax - iymin + 1., 0.)
+            inters = iw * ih
+
+            # union
+            uni = ((bb[2] - bb[0] + 1.) * (bb[3] - bb[1] + 1.) +
+                   (BBGT[:, 2] - BBGT[:, 0] + 1.) *
+                   (BBGT[:, 3] - BBGT[:, 1] + 1.) - inters)
+
+            overlaps = inters / uni
+            ovmax = np.max(overlaps)
+            jmax = np.argmax(overlaps)
+
+        if ovmax > ovthresh:
+            if not R['difficult'][jmax]:
+                if not R['det'][jmax]:
+                    tp[d] = 1.
+                    R['det'][jmax] = 1
+                else:
+                    fp[d] = 1.
+        else:
+            fp[d] = 1.
+
+    # compute precision recall
+    fp = np.cumsum(fp)
+    tp = np.cumsum(tp)
+    rec = tp / float(npos)
+    # avoid divide by zero in case the first detection matches a difficult
+    # ground truth
+    prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+    ap = voc_ap(rec, prec, use_07_metric)
+    return float(ap)
+
+
+VOC_THRESHOLDS = np.linspace(.5, .95, 10)
+
+
+class VocCase:
+    def __init__(self, name, nimages, nclasses):
+        self.name, self.nimages, self.nclasses = name, nimages, nclasses
+        self.gts = []   # (image, class, difficult, [xmin, ymin, xmax, ymax])
+        self.dets = []  # (image, class, score, [x1, y1, x2, y2])
+
+    def aps(self, metric):
+        names = ["img%d" % i for i in range(self.nimages)]
+        classes = ["c%d" % k for k in range(self.nclasses)]
+        recs = {n: [] for n in names}
+        for img, k, diff, box in self.gts:
+            recs[names[img]].append({'name': classes[k], 'bbox': box, 'difficult': diff})
+        out = []
+        for k in range(self.nclasses):
+            mine = [d for d in self.dets if d[1] == k]
+            ids = [names[d[0]] for d in mine]
+            conf = [d[2] for d in mine]
+            BB = [d[3] for d in mine]
+            out.append([voc_eval_records(recs, names, classes[k], ids, conf, BB, t,
+                                         metric == "07") for t in VOC_THRESHOLDS])
+        return out
+
+
+def voc_random_case(name, seed, nimages, nclasses, gt_per_img, difficult_p=0.15,
+                    fp_per_img=3, score_fmt="%.3f"):
+    rng = random.Random(seed)
+    c = VocCase(name, nimages, nclasses)
+    for img in range(nimages):
+        if rng.random() < 0.1:
+            continue
+        for _ in range(rng.randint(0, gt_per_img)):
+            w, h = rng.randint(1, 200), rng.randint(1, 200)
+            x, y = rng.randint(1, 300), rng.randint(1, 300)
+            c.gts.append((img, rng.randrange(nclasses), int(rng.random() < difficult_p),
+                          [x, y, x + w - 1, y + h - 1]))
+    for img, k, diff, box in c.gts:
+        for _ in range(rng.randint(0, 3)):
+            w = box[2] - box[0] + 1
+            h = box[3] - box[1] + 1
+            s = rng.choice([0.02, 0.08, 0.2])
+            x1 = round(box[0] + rng.gauss(0, s * w), 1)
+            y1 = round(box[1] + rng.gauss(0, s * h), 1)
+            x2 = round(max(box[2] + rng.gauss(0, s * w), x1), 1)
+            y2 = round(max(box[3] + rng.gauss(0, s * h), y1), 1)
+            kk = k if rng.random() < 0.85 else rng.randrange(nclasses)
+            c.dets.append((img, kk, float(score_fmt % rng.random()), [x1, y1, x2, y2]))
+    for img in range(nimages):
+        for _ in range(rng.randint(0, fp_per_img)):
+            x1, y1 = round(rng.uniform(1, 400), 1), round(rng.uniform(1, 400), 1)
+            c.dets.append((img, rng.randrange(nclasses), float(score_fmt % (0.6 * rng.random())),
+                           [x1, y1, round(x1 + rng.uniform(0, 150), 1),
+                            round(y1 + rng.uniform(0, 150), 1)]))
+    rng.shuffle(c.dets)
+    return c
+
+
+def voc_special_case():
+    c = VocCase("special", 4, 5)
+    # class 0: IoU exactly 0.5 under the +1 rule (strict >: a false positive at .50),
+    # 0.75 exactly, a duplicate, a detection on a difficult box (neither tp nor fp)
+    c.gts += [(0, 0, 0, [1, 1, 10, 10]), (0, 0, 0, [101, 1, 110, 10]),
+              (0, 0, 1, [201, 1, 210, 10]), (1, 0, 0, [1, 1, 20, 20])]
+    c.dets += [(0, 0, 0.9, [1, 1, 10, 5]), (0, 0, 0.8, [101, 1, 110, 7.5]),
+               (0, 0, 0.7, [101, 1, 110, 10]), (0, 0, 0.6, [201, 1, 210, 10]),
+               (0, 0, 0.6, [1, 1, 10, 10]), (1, 0, 0.5, [1, 1, 20, 20]),
+               (1, 0, 0.5, [2, 2, 20, 20]), (3, 0, 0.4, [1, 1, 5, 5])]
+    # class 1: only difficult ground truth (npos 0); class 2: detections, no ground truth
+    c.gts += [(2, 1, 1, [5, 5, 50, 50])]
+    c.dets += [(2, 1, 0.9, [5, 5, 50, 50]), (2, 2, 0.3, [5, 5, 50, 50])]
+    # class 3: ground truth, no detections; class 4: two equal boxes, the second difficult
+    # (np.argmax takes the first: a true positive, not an ignored hit)
+    c.gts += [(3, 3, 0, [10, 10, 40, 40]), (1, 4, 0, [30, 30, 60, 60]),
+              (1, 4, 1, [30, 30, 60, 60])]
+    c.dets += [(1, 4, 0.8, [31, 31, 60, 60]), (1, 4, 0.7, [30, 30, 60, 60]),
+               (1, 4, 0.6, [30, 30, 61, 61])]
+    return c
+
+
+def voc_cases():
+    cases = [("07", voc_special_case()), ("10", voc_special_case())]
+    for i in range(12):
+        rng = random.Random(500 + i)
+        c = voc_random_case("random%02d" % i, 600 + i, rng.randint(1, 30), rng.randint(1, 6),
+                            rng.randint(0, 8), difficult_p=rng.choice([0, 0.15, 0.4]),
+                            fp_per_img=rng.randint(0, 8),
+                            score_fmt=rng.choice(["%.1f", "%.3f", "%.6f"]))
+        cases.append(("07" if i % 2 == 0 else "10", c))
+    return cases
+
+
+def write_voc_cases():
+    with open(os.path.join(FIXTURES, "eval_voc_cases.txt"), "w") as f:
+        f.write("# VOC AP reference: the classic voc_eval.py (tests/make_eval_fixtures.py)\n")
+        for metric, c in voc_cases():
+            aps = c.aps(metric)
+            f.write("case %s %s %d %d\n" % (c.name, metric, c.nimages, c.nclasses))
+            for img, k, diff, box in c.gts:
+                f.write("gt %d %d %d %s\n" % (img, k, diff, " ".join(num(v) for v in box)))
+            for img, k, score, box in c.dets:
+                f.write("dt %d %d %s %s\n" % (img, k, num(score), " ".join(num(v) for v in box)))
+            for k in range(c.nclasses):
+                f.write("ap %d %s\n" % (k, " ".join(num(v) for v in aps[k])))
+            f.write("end\n")
+            print("voc %-10s %s gt %4d dt %5d  mAP50 %.4f" % (
+                c.name, metric, len(c.gts), len(c.dets),
+                np.mean([a[0] for a in aps if a[0] >= 0]) if any(a[0] >= 0 for a in aps)
+                else -1), file=sys.stderr)
+
+
 def main():
     os.makedirs(FIXTURES, exist_ok=True)
     cases = coco_cases()
@@ -389,6 +626,7 @@ def main():
                   file=sys.stderr)
     write_coco_files(random_case("cmd", 55, 8, 5, 6, crowd_p=0.1))
     write_thresholds()
+    write_voc_cases()
 
 
 if __name__ == "__main__":
