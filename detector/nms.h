@@ -9,9 +9,13 @@
 #ifndef RD_NMS_H
 #define RD_NMS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/arena.h"
+
+/* Bytes nms_boxes and nms_batched reserve in ws for n boxes (to size a shared arena). */
+size_t nms_scratch_bytes(int64_t n);
 
 /* Class-agnostic NMS of boxes [n][4] (x1, y1, x2, y2) with scores [n]. Writes the kept indices
  * into keep [n] (at most n) and returns their count. ws is reserved and pushed into here. */
