@@ -196,6 +196,10 @@ int dataset_open(const char *path, const dataset_options *opt, rd_dataset *ds, c
     else
         rc = dataset_fail(err, errsize, path, "unknown dataset format '%s' (voc, coco, yolo)",
                           format);
+    if (rc == 0 && ds->nsamples == 0 && ds->skipped_samples == 0)
+        rc = dataset_fail(err, errsize, path, "no images found (read as %s%s%s)", format,
+                          opt->split && *opt->split ? ", split " : "",
+                          opt->split ? opt->split : "");
     if (rc != 0)
         dataset_free(ds);
     return rc;

@@ -58,7 +58,12 @@ typedef struct dataset_options {
 } dataset_options;
 
 /* Read the dataset at path. Returns 0, or -1 with a message in err naming the file and the
- * field or line that is wrong (ds is then empty). The caller frees ds with dataset_free. */
+ * field or line that is wrong (ds is then empty). The caller frees ds with dataset_free.
+ * Sizes come from each image's header (data/image.h image_read_size), not from the
+ * annotation; pixel data is not decoded here, so a file cut inside its pixel data is found
+ * when the loader decodes it. A dataset with no image at all (none skipped) is an error.
+ * Each reader's layouts and conventions are in data/voc.h, data/coco.h and data/yolo.h
+ * (opt->split also names YOLO's images/SPLIT and labels/SPLIT folders). */
 int dataset_open(const char *path, const dataset_options *opt, rd_dataset *ds, char *err,
                  size_t errsize);
 void dataset_free(rd_dataset *ds);
