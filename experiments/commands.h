@@ -7,6 +7,7 @@ int cmd_loss(int argc, char **argv);    // experiments/cmd_loss.c
 int cmd_toy(int argc, char **argv);     // experiments/cmd_toy.c
 int cmd_bench(int argc, char **argv);   // experiments/cmd_bench.c
 int cmd_export(int argc, char **argv);  // experiments/cmd_export.c
+int cmd_synth(int argc, char **argv);   // experiments/cmd_synth.c
 int cmd_eval(int argc, char **argv);    // experiments/cmd_eval.c
 
 /* Build identity, for logs and --version. */

@@ -14,6 +14,7 @@ static const command commands[] = {
     {"loss", cmd_loss, "run one registry loss on scores and labels from an HDF5 file"},
     {"toy", cmd_toy, "convergence study of the losses on linearly separable toy data"},
     {"bench", cmd_bench, "benchmarks (`rankdet bench loss`)"},
+    {"synth", cmd_synth, "write the synthetic shapes set (VOC format) that `make demo` trains on"},
     {"export", cmd_export, "export a run log's datasets as a table for plotting"},
     {"eval", cmd_eval, "detection metrics: COCO (as pycocotools), VOC (as the devkit)"},
 };
