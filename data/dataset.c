@@ -204,3 +204,65 @@ int dataset_open(const char *path, const dataset_options *opt, rd_dataset *ds, c
         dataset_free(ds);
     return rc;
 }
+
+/* Remove the samples with bad[i] set, and their objects, keeping the order. */
+static void dataset_remove_samples(rd_dataset *ds, const uint8_t *bad)
+{
+    int64_t ns = 0, no = 0;
+    for (int64_t i = 0; i < ds->nsamples; i++) {
+        rd_sample s = ds->samples[i];
+        if (bad[i]) {
+            free(s.image_path);
+            ds->skipped_samples++;
+            continue;
+        }
+        memmove(ds->objects + no, ds->objects + s.first_object,
+                sizeof *ds->objects * (size_t)s.nobjects);
+        s.first_object = no;
+        no += s.nobjects;
+        ds->samples[ns++] = s;
+    }
+    ds->nsamples = ns;
+    ds->nobjects = no;
+}
+
+int dataset_verify_images(rd_dataset *ds, bad_sample_policy policy, int threads, char *err,
+                          size_t errsize)
+{
+    RD_CHECK(threads >= 1, "threads = %d", threads);
+    uint8_t *bad = rd_calloc((size_t)ds->nsamples + 1, 1, "sample flags");
+#pragma omp parallel num_threads(threads)
+    {
+        image_buffers bufs = {0};
+        char msg[512];
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t i = 0; i < ds->nsamples; i++) {
+            rd_image img;
+            const rd_sample *s = &ds->samples[i];
+            bad[i] = image_read_into(s->image_path, &bufs, &img, msg, sizeof msg) != 0 ||
+                     img.width != s->width || img.height != s->height;
+        }
+        image_buffers_free(&bufs);
+    }
+    int64_t first = 0;
+    while (first < ds->nsamples && !bad[first])
+        first++;
+    int rc = 0;
+    if (first < ds->nsamples) {  // decode it again for its message
+        rd_image img;
+        const rd_sample *s = &ds->samples[first];
+        if (image_read(s->image_path, &img, err, errsize) == 0) {
+            dataset_fail(err, errsize, s->image_path, "decoded as %dx%d, its header says %dx%d",
+                         img.width, img.height, s->width, s->height);
+            image_free(&img);
+        }
+        if (policy == BAD_SAMPLE_ERROR)
+            rc = -1;
+        else
+            fprintf(stderr, "rankdet: warning: skipping bad images, the first: %s\n", err);
+    }
+    if (rc == 0)
+        dataset_remove_samples(ds, bad);
+    free(bad);
+    return rc;
+}

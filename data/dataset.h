@@ -68,4 +68,12 @@ int dataset_open(const char *path, const dataset_options *opt, rd_dataset *ds, c
                  size_t errsize);
 void dataset_free(rd_dataset *ds);
 
+/* Decode every image of ds in full (threads ≥ 1 at once), which finds what the header-only
+ * open cannot: pixel data cut short or corrupt. Under BAD_SAMPLE_ERROR the first bad sample
+ * (in sample order) fails with its message; under BAD_SAMPLE_SKIP bad samples are removed
+ * (their objects too; image_id is kept) and counted in skipped_samples. 0, or -1 with a
+ * message. */
+int dataset_verify_images(rd_dataset *ds, bad_sample_policy policy, int threads, char *err,
+                          size_t errsize);
+
 #endif

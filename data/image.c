@@ -62,23 +62,54 @@ static int image_fail_unknown(const unsigned char *bytes, size_t n, const char *
     return image_fail(err, errsize, name, "not a JPEG or PNG file (first bytes %s)", hex);
 }
 
-int image_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
-                 char *err, size_t errsize)
+uint8_t *image_pixels(rd_image *img, image_buffers *bufs)
+{
+    size_t bytes = (size_t)img->width * (size_t)img->height * 3;
+    if (bufs == NULL)
+        return rd_malloc(bytes, "image pixels");
+    if (bytes > bufs->pixel_cap) {
+        free(bufs->pixels);
+        bufs->pixels = rd_malloc(bytes, "image pixels");
+        bufs->pixel_cap = bytes;
+        bufs->grows++;
+    }
+    return bufs->pixels;
+}
+
+void image_drop(rd_image *img, image_buffers *bufs)
+{
+    if (bufs == NULL)
+        free(img->rgb);
+    img->rgb = NULL;
+    img->width = img->height = 0;
+}
+
+/* image_decode with the pixels from bufs (NULL: owned by img). */
+static int image_decode_with(const unsigned char *bytes, size_t n, const char *name,
+                             rd_image *img, image_buffers *bufs, char *err, size_t errsize)
 {
     img->width = img->height = 0;
     img->rgb = NULL;
     switch (image_sniff(bytes, n)) {
     case IMAGE_FORMAT_JPEG:
-        return image_jpeg_decode(bytes, n, name, img, err, errsize);
+        return image_jpeg_decode(bytes, n, name, img, bufs, err, errsize);
     case IMAGE_FORMAT_PNG:
-        return image_png_decode(bytes, n, name, img, err, errsize);
+        return image_png_decode(bytes, n, name, img, bufs, err, errsize);
     default:
         return image_fail_unknown(bytes, n, name, err, errsize);
     }
 }
 
-/* The whole regular file at path in a malloc'd buffer (*n bytes), or NULL with a message. */
-static unsigned char *image_read_file(const char *path, size_t *n, char *err, size_t errsize)
+int image_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
+                 char *err, size_t errsize)
+{
+    return image_decode_with(bytes, n, name, img, NULL, err, errsize);
+}
+
+/* The whole regular file at path: in bufs->file when bufs is given (grown if needed), else
+ * in a fresh buffer the caller frees. *n bytes; NULL with a message when it cannot be read. */
+static unsigned char *image_read_file(const char *path, image_buffers *bufs, size_t *n,
+                                      char *err, size_t errsize)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -92,13 +123,25 @@ static unsigned char *image_read_file(const char *path, size_t *n, char *err, si
         return NULL;
     }
     size_t size = (size_t)st.st_size;
-    unsigned char *buf = rd_malloc(size, "an image file");
+    unsigned char *buf = NULL;
+    if (bufs == NULL) {
+        buf = rd_malloc(size, "an image file");
+    } else {
+        if (size > bufs->file_cap) {
+            free(bufs->file);
+            bufs->file = rd_malloc(size, "an image file");
+            bufs->file_cap = size;
+            bufs->grows++;
+        }
+        buf = bufs->file;
+    }
     size_t got = fread(buf, 1, size, f);
     int bad = ferror(f) || got != size;
     fclose(f);
     if (bad) {
         image_fail(err, errsize, path, "read error after %zu of %zu bytes", got, size);
-        free(buf);
+        if (bufs == NULL)
+            free(buf);
         return NULL;
     }
     *n = size;
@@ -110,12 +153,31 @@ int image_read(const char *path, rd_image *img, char *err, size_t errsize)
     img->width = img->height = 0;
     img->rgb = NULL;
     size_t n = 0;
-    unsigned char *bytes = image_read_file(path, &n, err, errsize);
+    unsigned char *bytes = image_read_file(path, NULL, &n, err, errsize);
     if (bytes == NULL)
         return -1;
     int rc = image_decode(bytes, n, path, img, err, errsize);
     free(bytes);
     return rc;
+}
+
+int image_read_into(const char *path, image_buffers *bufs, rd_image *img, char *err,
+                    size_t errsize)
+{
+    img->width = img->height = 0;
+    img->rgb = NULL;
+    size_t n = 0;
+    unsigned char *bytes = image_read_file(path, bufs, &n, err, errsize);
+    if (bytes == NULL)
+        return -1;
+    return image_decode_with(bytes, n, path, img, bufs, err, errsize);
+}
+
+void image_buffers_free(image_buffers *bufs)
+{
+    free(bufs->file);
+    free(bufs->pixels);
+    *bufs = (image_buffers){0};
 }
 
 int image_read_size(const char *path, int *width, int *height, char *err, size_t errsize)

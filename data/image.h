@@ -29,6 +29,24 @@ int image_decode(const unsigned char *bytes, size_t n, const char *name, rd_imag
                  char *err, size_t errsize);
 /* image_decode of a whole file. */
 int image_read(const char *path, rd_image *img, char *err, size_t errsize);
+/* Buffers one reading thread keeps across images, grow-only: the file's bytes and the decoded
+ * pixels, so that image_read_into reallocates them only when an image is larger than any
+ * before it (the codecs' own small working memory is still allocated per image). */
+typedef struct image_buffers {
+    unsigned char *file;  // owned
+    size_t file_cap;
+    uint8_t *pixels;      // owned
+    size_t pixel_cap;
+    size_t grows;         // reallocations so far, for tests of the steady state
+} image_buffers;
+
+/* image_read with the file and the pixels in bufs: img->rgb points into bufs->pixels, valid
+ * until the next call with bufs or image_buffers_free; never image_free it. Same errors as
+ * image_read (img is then empty, bufs kept). bufs starts zeroed. */
+int image_read_into(const char *path, image_buffers *bufs, rd_image *img, char *err,
+                    size_t errsize);
+/* Release what bufs holds; it is zeroed again. */
+void image_buffers_free(image_buffers *bufs);
 /* Width and height from the file's header only (no pixel decode). 0, or -1 with a message. */
 int image_read_size(const char *path, int *width, int *height, char *err, size_t errsize);
 

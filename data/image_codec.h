@@ -18,11 +18,16 @@ int image_fail(char *err, size_t errsize, const char *name, const char *fmt, ...
 int image_check_size(long long width, long long height, const char *name, char *err,
                      size_t errsize);
 
-/* Decoders of a whole file in memory; img is allocated here and empty on failure. */
+/* Pixels for img (its width and height set): from bufs when given (grown if needed), else a
+ * fresh allocation the image owns. */
+uint8_t *image_pixels(rd_image *img, image_buffers *bufs);
+/* Release img's pixels when it owns them (bufs NULL); img is empty afterwards. */
+void image_drop(rd_image *img, image_buffers *bufs);
+/* Decoders of a whole file in memory; pixels from image_pixels; img is empty on failure. */
 int image_jpeg_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
-                      char *err, size_t errsize);
+                      image_buffers *bufs, char *err, size_t errsize);
 int image_png_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
-                     char *err, size_t errsize);
+                     image_buffers *bufs, char *err, size_t errsize);
 /* Header readers on an open file positioned at its start. */
 int image_jpeg_read_size(FILE *f, const char *name, int *width, int *height, char *err,
                          size_t errsize);

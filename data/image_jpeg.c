@@ -128,7 +128,7 @@ static void image_jpeg_read_pixels(struct jpeg_decompress_struct *d, rd_image *i
 }
 
 int image_jpeg_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
-                      char *err, size_t errsize)
+                      image_buffers *bufs, char *err, size_t errsize)
 {
     struct jpeg_decompress_struct d;
     image_jpeg_error e;
@@ -139,7 +139,7 @@ int image_jpeg_decode(const unsigned char *bytes, size_t n, const char *name, rd
     if (setjmp(e.jump)) {
         jpeg_destroy_decompress(&d);
         free(cmyk_row);
-        image_free(img);
+        image_drop(img, bufs);
         return image_jpeg_fail(&e, name, err, errsize);
     }
     jpeg_mem_src(&d, bytes, (unsigned long)n);
@@ -150,7 +150,7 @@ int image_jpeg_decode(const unsigned char *bytes, size_t n, const char *name, rd
     }
     img->width = (int)d.image_width;
     img->height = (int)d.image_height;
-    img->rgb = rd_malloc((size_t)img->width * (size_t)img->height * 3, "image pixels");
+    img->rgb = image_pixels(img, bufs);
     image_jpeg_read_pixels(&d, img, &cmyk_row);
     jpeg_destroy_decompress(&d);
     free(cmyk_row);

@@ -61,26 +61,32 @@ static void image_png_set_rgb8(png_structp p, png_infop info)
     png_read_update_info(p, info);
 }
 
-/* The decode after png_read_info; may longjmp. img->rgb and *rows belong to the caller. */
+/* The decode after png_read_info; may longjmp. img->rgb and *rows belong to the caller.
+ * Rows are read one by one, except interlaced images, which need every row at once. */
 static void image_png_read_pixels(png_structp p, png_infop info, rd_image *img,
-                                  png_bytep *volatile *rows)
+                                  image_buffers *bufs, png_bytep *volatile *rows)
 {
     image_png_set_rgb8(p, info);
     RD_CHECK(png_get_rowbytes(p, info) == (size_t)img->width * 3,
              "libpng row of %zu bytes for an RGB row of width %d", png_get_rowbytes(p, info),
              img->width);
     size_t stride = (size_t)img->width * 3;
-    img->rgb = rd_malloc(stride * (size_t)img->height, "image pixels");
-    png_bytep *r = rd_malloc(sizeof *r * (size_t)img->height, "PNG row pointers");
-    *rows = r;
-    for (int y = 0; y < img->height; y++)
-        r[y] = img->rgb + (size_t)y * stride;
-    png_read_image(p, r);
+    img->rgb = image_pixels(img, bufs);
+    if (png_get_interlace_type(p, info) == PNG_INTERLACE_NONE) {
+        for (int y = 0; y < img->height; y++)
+            png_read_row(p, img->rgb + (size_t)y * stride, NULL);
+    } else {
+        png_bytep *r = rd_malloc(sizeof *r * (size_t)img->height, "PNG row pointers");
+        *rows = r;
+        for (int y = 0; y < img->height; y++)
+            r[y] = img->rgb + (size_t)y * stride;
+        png_read_image(p, r);
+    }
     png_read_end(p, NULL);
 }
 
 int image_png_decode(const unsigned char *bytes, size_t n, const char *name, rd_image *img,
-                     char *err, size_t errsize)
+                     image_buffers *bufs, char *err, size_t errsize)
 {
     image_png_state s = {.bytes = bytes, .n = n, .pos = 0, .message = ""};
     png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, image_png_error,
@@ -92,7 +98,7 @@ int image_png_decode(const unsigned char *bytes, size_t n, const char *name, rd_
     if (setjmp(png_jmpbuf(p))) {
         png_destroy_read_struct(&p, &info, NULL);
         free(rows);
-        image_free(img);
+        image_drop(img, bufs);
         return image_fail(err, errsize, name, "%s PNG: %s",
                           s.truncated ? "truncated" : "corrupt", s.message);
     }
@@ -105,7 +111,7 @@ int image_png_decode(const unsigned char *bytes, size_t n, const char *name, rd_
     }
     img->width = (int)width;
     img->height = (int)height;
-    image_png_read_pixels(p, info, img, &rows);
+    image_png_read_pixels(p, info, img, bufs, &rows);
     png_destroy_read_struct(&p, &info, NULL);
     free(rows);
     return 0;

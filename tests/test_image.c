@@ -243,6 +243,37 @@ START_TEST(test_image_write_png_and_jpeg_round_trip)
 }
 END_TEST
 
+/* image_read_into gives image_read's pixels and grows its buffers only for a larger file or
+ * image. All four are 45x31: the first takes both buffers (2 grows); then files of 1434
+ * bytes (larger: 3), 11259 (4) and 8469 (smaller: still 4). */
+START_TEST(test_image_read_into_reuses_buffers)
+{
+    static const char *const files[] = {"gray.jpg", "rgb_420.jpg", "rgba16.png", "rgb16.png"};
+    static const size_t grows[] = {2, 3, 4, 4};
+    image_buffers bufs = {0};
+    char err[512];
+    for (int i = 0; i < 4; i++) {
+        char path[256];
+        snprintf(path, sizeof path, IMAGE_FIX "%s", files[i]);
+        rd_image a, b;
+        ck_assert_msg(image_read_into(path, &bufs, &a, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(image_read(path, &b, err, sizeof err) == 0, "%s", err);
+        ck_assert_ptr_eq(a.rgb, bufs.pixels);
+        ck_assert_int_eq(a.width, b.width);
+        ck_assert_mem_eq(a.rgb, b.rgb, (size_t)b.width * b.height * 3);
+        ck_assert_uint_eq(bufs.grows, grows[i]);
+        image_free(&b);
+    }
+    rd_image bad;
+    ck_assert_int_eq(image_read_into(IMAGE_FIX "truncated.png", &bufs, &bad, err, sizeof err), -1);
+    ck_assert_ptr_null(bad.rgb);
+    ck_assert_ptr_nonnull(bufs.pixels);  // kept for the next image
+    ck_assert_ptr_nonnull(strstr(err, "truncated PNG"));
+    image_buffers_free(&bufs);
+    ck_assert_ptr_null(bufs.pixels);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("image");
@@ -254,6 +285,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_image_broken_files_fail_with_a_message);
     tcase_add_test(tc, test_image_read_size_reads_the_header_only);
     tcase_add_test(tc, test_image_write_png_and_jpeg_round_trip);
+    tcase_add_test(tc, test_image_read_into_reuses_buffers);
     suite_add_tcase(s, tc);
     return s;
 }

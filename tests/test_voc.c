@@ -275,6 +275,34 @@ START_TEST(test_voc_names_file_sets_the_classes)
 }
 END_TEST
 
+/* The header-only open accepts an image cut inside its pixel data; the full decode finds it. */
+START_TEST(test_voc_verify_images_finds_cut_pixel_data)
+{
+    char *dir = voc_make_pairs(), *pairs = test_path_in(dir, "pairs"), err[512];
+    data_fixture_copy("truncated.jpg", dir, "pairs/a2.jpg");  // 45x31, cut halfway
+    data_fixture_text(dir, "pairs/a2.xml", voc_xml("dog", 2, 2, 5, 5));
+    rd_dataset ds;
+    ck_assert_msg(dataset_open(pairs, NULL, &ds, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(ds.nsamples, 4);
+    ck_assert_int_eq(ds.samples[1].width, 45);  // a2.jpg, from its intact header
+    ck_assert_int_eq(dataset_verify_images(&ds, BAD_SAMPLE_ERROR, 2, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "pairs/a2.jpg: truncated JPEG"), "%s", err);
+    ck_assert_int_eq(ds.nsamples, 4);  // unchanged on error
+    ck_assert_int_eq(dataset_verify_images(&ds, BAD_SAMPLE_SKIP, 2, err, sizeof err), 0);
+    ck_assert_int_eq(ds.nsamples, 3);
+    ck_assert_int_eq(ds.skipped_samples, 1);
+    ck_assert_int_eq(ds.nobjects, 3);
+    const rd_sample *b = &ds.samples[1];  // b.jpg moved up, with its object
+    ck_assert_ptr_nonnull(strstr(b->image_path, "pairs/b.jpg"));
+    ck_assert_int_eq(b->image_id, 2);
+    ck_assert_int_eq(b->first_object, 2);
+    ck_assert(ds.objects[2].box.x1 == 1 && ds.objects[2].box.x2 == 5);
+    dataset_free(&ds);
+    free(pairs);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_voc_fruits)
 {
     rd_dataset ds;
@@ -361,6 +389,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_voc_pairs_folder);
     tcase_add_test(tc, test_voc_devkit_splits_and_bad_samples);
     tcase_add_test(tc, test_voc_names_file_sets_the_classes);
+    tcase_add_test(tc, test_voc_verify_images_finds_cut_pixel_data);
     tcase_add_test(tc, test_voc_fruits);
     tcase_add_test(tc, test_voc_raccoon_annotations_and_images_folders);
     suite_add_tcase(s, tc);
