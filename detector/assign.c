@@ -57,24 +57,36 @@ static void assign_row(const float *a, const assign_soa *g, float *row)
     }
 }
 
-/* The first maximum of row[0..n-1] (torch.max(dim=0) on the CPU), its value in *best. */
-static int assign_argmax(const float *row, int n, float *best)
+/* The maximum of row[0..n-1] (IoUs ≥ 0): eight lanes the compiler turns into vector maxima. */
+static float assign_max(const float *row, int n)
 {
-    int arg = 0;
-    float m = row[0];
-    for (int k = 1; k < n; k++)
-        if (row[k] > m) {
-            m = row[k];
-            arg = k;
-        }
-    *best = m;
-    return arg;
+    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] = row[k + j] > lane[j] ? row[k + j] : lane[j];
+    float m = 0.0f;
+    for (int j = 0; j < 8; j++)
+        m = lane[j] > m ? lane[j] : m;
+    for (; k < n; k++)
+        m = row[k] > m ? row[k] : m;
+    return m;
 }
 
-/* Row pass: thresholds per anchor, column maxima per gt into gt_best. */
+/* The first k with row[k] == m (torch.max(dim=0)'s index on the CPU); 0 if none (a row of
+ * NaNs from degenerate boxes). */
+static int assign_first(const float *row, int n, float m)
+{
+    for (int k = 0; k < n; k++)
+        if (row[k] == m)
+            return k;
+    return 0;
+}
+
+/* Row pass: thresholds per anchor, its maximum into best[a], column maxima into gt_best. */
 static int64_t assign_threshold(const detector_preset *p, const float *anchors, int64_t A,
                                 const assign_soa *g, float *row, float *gt_best,
-                                int32_t *match, float *iou)
+                                int32_t *match, float *best)
 {
     int64_t npos = 0;
     for (int k = 0; k < g->n; k++)
@@ -83,48 +95,42 @@ static int64_t assign_threshold(const detector_preset *p, const float *anchors, 
         assign_row(anchors + 4 * a, g, row);
         for (int k = 0; k < g->n; k++)
             gt_best[k] = row[k] > gt_best[k] ? row[k] : gt_best[k];
-        float m;
-        int arg = assign_argmax(row, g->n, &m);
+        float m = assign_max(row, g->n);
+        best[a] = m;
         if (m >= p->fg_iou) {
-            match[a] = g->index[arg];
+            match[a] = g->index[assign_first(row, g->n, m)];
             npos++;
         } else {
             match[a] = m < p->bg_iou ? ASSIGN_NEGATIVE : ASSIGN_IGNORED;
         }
-        if (iou)
-            iou[a] = m;
     }
     return npos;
 }
 
 /* Second pass: anchors that are some gt's best (ties included) become positive, matched to
- * their own best gt. Only anchors whose maximum reaches the smallest gt maximum can be. */
+ * their own best gt. Only anchors whose maximum reaches the smallest gt maximum can be, so
+ * only their rows are computed again. The paper rule leaves out gts whose best is 0. */
 static int64_t assign_force_best(const detector_preset *p, const float *anchors, int64_t A,
-                                 const assign_soa *g, float *row, const float *gt_best,
-                                 int32_t *match)
+                                 const assign_soa *g, float *row, float *gt_best,
+                                 const float *best, int32_t *match)
 {
-    int paper = p->match_rule == PRESET_MATCH_PAPER;
     float lowest = 2.0f;
-    for (int k = 0; k < g->n; k++)
-        if (!(paper && gt_best[k] <= 0.0f) && gt_best[k] < lowest)
-            lowest = gt_best[k];
-    if (lowest > 1.0f)
-        return 0;  // paper: no gt overlaps any anchor
+    for (int k = 0; k < g->n; k++) {
+        if (p->match_rule == PRESET_MATCH_PAPER && gt_best[k] <= 0.0f)
+            gt_best[k] = 2.0f;  // no IoU equals it: this gt forces nothing
+        lowest = gt_best[k] < lowest ? gt_best[k] : lowest;
+    }
     int64_t forced = 0;
     for (int64_t a = 0; a < A; a++) {
-        if (match[a] >= 0)
+        if (match[a] >= 0 || best[a] < lowest)
             continue;
         assign_row(anchors + 4 * a, g, row);
-        float m;
-        int arg = assign_argmax(row, g->n, &m);
-        if (m < lowest)
-            continue;
-        for (int k = 0; k < g->n; k++) {
-            if (row[k] == gt_best[k] && !(paper && gt_best[k] <= 0.0f)) {
-                match[a] = g->index[arg];
-                forced++;
-                break;
-            }
+        int hit = 0;
+        for (int k = 0; k < g->n; k++)
+            hit |= row[k] == gt_best[k];
+        if (hit) {
+            match[a] = g->index[assign_first(row, g->n, best[a])];
+            forced++;
         }
     }
     return forced;
@@ -157,12 +163,15 @@ int64_t assign_anchors(const detector_preset *p, const float *anchors, int64_t A
              gt->count, (long long)A);
     size_t n = (size_t)gt->count;
     size_t soa = 5 * rd_arena_align(n * sizeof(float)) + rd_arena_align(n * sizeof(int32_t));
-    rd_arena_reserve(ws, 2 * soa + 2 * rd_arena_align(n * sizeof(float)));
+    size_t best_bytes = iou ? 0 : (size_t)A * sizeof(float);
+    rd_arena_reserve(ws, 2 * soa + 2 * rd_arena_align(n * sizeof(float)) +
+                             rd_arena_align(best_bytes));
     assign_soa g, c;
     assign_soa_push(ws, &g, gt->count);
     assign_soa_push(ws, &c, gt->count);
     float *row = rd_arena_push(ws, n * sizeof(float));      // [G] one anchor's IoUs
     float *gt_best = rd_arena_push(ws, n * sizeof(float));  // [G] each gt's best IoU
+    float *best = iou ? iou : rd_arena_push(ws, best_bytes);  // [A] each anchor's best IoU
     for (int k = 0; k < gt->count; k++)
         assign_soa_add(gt->crowd && gt->crowd[k] ? &c : &g, &gt->boxes[k], k);
 
@@ -173,8 +182,8 @@ int64_t assign_anchors(const detector_preset *p, const float *anchors, int64_t A
         if (iou)
             memset(iou, 0, (size_t)A * sizeof(float));
     } else {
-        npos = assign_threshold(p, anchors, A, &g, row, gt_best, match, iou);
-        npos += assign_force_best(p, anchors, A, &g, row, gt_best, match);
+        npos = assign_threshold(p, anchors, A, &g, row, gt_best, match, best);
+        npos += assign_force_best(p, anchors, A, &g, row, gt_best, best, match);
     }
     if (c.n > 0)
         assign_crowd(p, anchors, A, &c, match);

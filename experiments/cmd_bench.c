@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "experiments/bench_eval.h"
+#include "experiments/bench_geometry.h"
 #include "experiments/bench_loss.h"
 #include "experiments/commands.h"
 
@@ -13,13 +14,16 @@ int cmd_bench(int argc, char **argv)
         printf("usage: rankdet bench WHAT [flags]   (rankdet bench WHAT --help)\n\n"
                "  loss   every registry loss on 5,237,760 scores in three regimes, beside the\n"
                "         O(|P||N|) oracles and a plain streaming pass\n"
-               "  eval   rankdet eval beside pycocotools on a COCO val2017-sized case\n");
+               "  eval   rankdet eval beside pycocotools on a COCO val2017-sized case\n"
+               "  geometry  anchors, assignment, labels, box loss, NMS, post-processing\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "loss") == 0)
         return bench_loss_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "eval") == 0)
         return bench_eval_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "geometry") == 0)
+        return bench_geometry_main(argc - 1, argv + 1);
     fprintf(stderr, "rankdet bench: error: unknown benchmark '%s' (see rankdet bench --help)\n",
             argv[1]);
     return 2;
