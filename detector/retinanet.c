@@ -19,7 +19,7 @@ void retinanet_config_default(retinanet_config *c, int paper)
         .width = 64,
         .fpn_channels = 256,
         .num_classes = paper ? 20 : 91,
-        .num_anchors = 9,
+        .num_anchors = paper ? 6 : 9,
         .p6_from_c5 = paper ? 1 : 0,
         .frozen_stages = 2,
         .bn_eps = 1e-5f,
@@ -27,6 +27,14 @@ void retinanet_config_default(retinanet_config *c, int paper)
         .box_last_std = paper ? 0.001f : 0.01f,
         .fpn_gaussian = paper ? 1 : 0,
     };
+}
+
+void retinanet_config_preset(retinanet_config *c, const detector_preset *p)
+{
+    retinanet_config_default(c, p->anchor_rule == PRESET_ANCHORS_PAPER);
+    c->num_anchors = p->anchors_per_location;
+    c->p6_from_c5 = p->p6_from_c5;
+    c->prior = p->prior;
 }
 
 int retinanet_config_check(const retinanet_config *c, char *err, size_t errsize)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "detector/heads.h"
+#include "detector/preset.h"
 #include "lib/arena.h"
 
 #define RETINANET_NAME_MAX 96  // longest state_dict name + 1
@@ -28,7 +29,7 @@ typedef struct retinanet_config {
     int width;            // ResNet stem channels (64; smaller only for tests)
     int fpn_channels;     // FPN and head channels (256; smaller only for tests)
     int num_classes;      // K ≥ 1 (no background class: sigmoid scores)
-    int num_anchors;      // anchors per position (9 in both presets)
+    int num_anchors;      // anchors per position (6 paper, 9 torchvision)
     int p6_from_c5;       // 1: P6 on C5 (paper preset); 0: P6 on P5 (torchvision preset)
     int frozen_stages;    // 0 none, 1 stem, 2 stem + layer1 (default), ... 5 whole backbone
     float bn_eps;         // frozen BatchNorm eps (1e-5)
@@ -85,11 +86,15 @@ typedef struct retinanet {
     float *scratch;           // convolution scratch
 } retinanet;
 
-/* Defaults: ResNet-50, width 64, 256 FPN channels, 9 anchors, frozen stem and layer1, eps 1e-5,
- * prior 0.01, with the P6 input and initialisation of the preset (paper: 1 → P6 on C5, FPN
- * N(0, 0.01), bbox_reg N(0, 0.001) as the AP-loss code; 0 → torchvision). num_classes = 91
- * for torchvision, 20 for paper (PASCAL VOC); callers set their own. */
+/* Defaults: ResNet-50, width 64, 256 FPN channels, frozen stem and layer1, eps 1e-5, prior
+ * 0.01, with the anchors, P6 input and initialisation of a preset (paper = 1: 6 anchors, P6 on
+ * C5, FPN N(0, 0.01), bbox_reg N(0, 0.001) as the AP-loss code; paper = 0: torchvision's 9
+ * anchors, P6 on P5 and initialisation). num_classes = 91 for torchvision, 20 for paper (PASCAL
+ * VOC); callers set their own. */
 void retinanet_config_default(retinanet_config *c, int paper);
+/* The defaults of the preset p (detector/preset.h): its anchors per location, P6 input and
+ * prior; paper-style initialisation for the paper preset. */
+void retinanet_config_preset(retinanet_config *c, const detector_preset *p);
 /* 0 when c is usable, else -1 with a message naming the field and the problem in err. */
 int retinanet_config_check(const retinanet_config *c, char *err, size_t errsize);
 

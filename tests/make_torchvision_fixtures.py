@@ -218,6 +218,8 @@ def make_parity(path, build, depth, num_classes, min_size, max_size, img_hw, gai
         write_outputs(f, feats, head, rng)
         f.create_dataset("anchors/anchors_sum", data=np.array([anchors[0].double().sum()]))
         f.create_dataset("detections/boxes", data=dets["boxes"].numpy().astype(np.float32))
+        f.create_dataset("detections/boxes_flat",
+                         data=dets["boxes"].numpy().astype(np.float32).reshape(-1))
         f.create_dataset("detections/scores", data=dets["scores"].numpy().astype(np.float32))
         f.create_dataset("detections/labels", data=dets["labels"].numpy().astype(np.int64))
 

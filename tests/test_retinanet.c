@@ -215,10 +215,12 @@ START_TEST(test_table_names_resnet50)
     for (int i = 0; i < m->nparams; i++)
         ck_assert_ptr_null(m->params[i].grad);
     retinanet_destroy(m);
-    retinanet_config_default(&c, 1);
+    retinanet_config_preset(&c, preset_find("paper"));
+    ck_assert_int_eq(c.num_anchors, 6);
     m = retinanet_create_inference(&c);
     assert_shape(m, "backbone.fpn.extra_blocks.p6.weight", 4, 256, 2048, 3, 3);
-    assert_shape(m, "head.classification_head.cls_logits.weight", 4, 180, 256, 3, 3);
+    assert_shape(m, "head.classification_head.cls_logits.weight", 4, 120, 256, 3, 3);
+    assert_shape(m, "head.regression_head.bbox_reg.weight", 4, 24, 256, 3, 3);
     retinanet_destroy(m);
 }
 END_TEST

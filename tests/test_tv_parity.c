@@ -5,7 +5,10 @@
  * RetinaNets whose real torchvision state_dicts (P6 on P5 and on C5) load by name. FPN levels
  * and head outputs must agree within 1e-4 relative: per sampled value
  * |c - t| <= 1e-4 (|t| + mean |t|), per tensor the sum and the sum of magnitudes within
- * 1e-4 of the sum of magnitudes. */
+ * 1e-4 of the sum of magnitudes. Detections (detector/anchors.h and postprocess.h on top of
+ * the model) must be torchvision's as a set: same labels, scores within 1e-4, boxes within
+ * 1e-4 (1 + |coordinate|) pixels; only a detection whose score is within 1e-4 of the 0.05
+ * threshold may be missing on either side (the fixture script picks weights without any). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +17,9 @@
 
 #include "data/image.h"
 #include "data/transform.h"
+#include "detector/anchors.h"
 #include "detector/checkpoint.h"
+#include "detector/postprocess.h"
 #include "detector/retinanet.h"
 #include "tests/check_main.h"
 #include "tests/h5io.h"
@@ -113,6 +118,83 @@ static void check_outputs(hid_t f, const retinanet *m)
     check_summary(f, "head/bbox_regression", m->bbox_regression, box, 3);
 }
 
+/* Does the fixture's detection i have a partner among got[] not yet taken? */
+static int detection_matches(const rd_detection *got, int n, unsigned char *taken,
+                             const double *box, double score, int64_t label)
+{
+    for (int j = 0; j < n; j++) {
+        const rd_detection *d = &got[j];
+        const float c[4] = {d->box.x1, d->box.y1, d->box.x2, d->box.y2};
+        int same = !taken[j] && d->label == label && fabs(d->score - score) <= PARITY_TOL;
+        for (int k = 0; same && k < 4; k++)
+            same = fabs(c[k] - box[k]) <= PARITY_TOL * (1.0 + fabs(box[k]));
+        if (same) {
+            taken[j] = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Anchors and post-processing of m's last forward against torchvision's detections. */
+static void check_detections(hid_t f, const retinanet *m, int rh, int rw, int oh, int ow)
+{
+    const detector_preset *p = preset_find("torchvision");
+    int gh[FPN_LEVELS], gw[FPN_LEVELS];
+    for (int l = 0; l < FPN_LEVELS; l++) {
+        gh[l] = m->levels[l].h;
+        gw[l] = m->levels[l].w;
+    }
+    anchor_level levels[PRESET_LEVELS];
+    int64_t a = anchors_levels(p, m->h, m->w, gh, gw, levels);
+    ck_assert_int_eq(a, m->num_anchors_total);
+    float *anchors = malloc(sizeof(float) * 4 * (size_t)a);
+    anchors_generate(p, levels, anchors);
+    double sum = 0.0;
+    for (int64_t i = 0; i < 4 * a; i++)
+        sum += anchors[i];
+    int64_t n, ns, nl;
+    double *ref_sum = h5io_read_column(f, "anchors/anchors_sum", &n);
+    ck_assert_double_eq_tol(sum, ref_sum[0], 1e-9 * fabs(ref_sum[0]));
+    postprocess_input in = {m->cls_logits, m->bbox_regression, anchors, levels,
+                            m->cfg.num_classes, rh, rw, oh, ow, 0};
+    rd_arena ws;
+    rd_arena_init(&ws);
+    rd_detection *got = calloc((size_t)p->detections_per_image, sizeof *got);
+    int count = postprocess_detections(p, &in, &ws, got);
+    double *boxes = h5io_read_column(f, "detections/boxes_flat", &n);
+    double *scores = h5io_read_column(f, "detections/scores", &ns);
+    double *labels = h5io_read_column(f, "detections/labels", &nl);
+    ck_assert_int_eq(n, 4 * ns);
+    ck_assert_int_gt(ns, 0);
+    unsigned char *taken = calloc((size_t)count + 1, 1);
+    int missing = 0, borderline = 0;
+    for (int64_t i = 0; i < ns; i++) {
+        int near = fabs(scores[i] - 0.05) <= PARITY_TOL * 0.05;
+        if (!detection_matches(got, count, taken, boxes + 4 * i, scores[i], (int64_t)labels[i])) {
+            ck_assert_msg(near, "torchvision's detection %lld (label %g, score %.7g, box %.3f "
+                          "%.3f %.3f %.3f) is missing", (long long)i, labels[i], scores[i],
+                          boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]);
+            missing++;
+        }
+    }
+    for (int j = 0; j < count; j++)
+        if (!taken[j]) {
+            ck_assert_msg(fabs(got[j].score - 0.05) <= PARITY_TOL * 0.05,
+                          "extra detection: label %d score %.7g", got[j].label, got[j].score);
+            borderline++;
+        }
+    ck_assert_int_eq(count - borderline, ns - missing);
+    free(taken);
+    free(boxes);
+    free(scores);
+    free(labels);
+    free(ref_sum);
+    free(got);
+    free(anchors);
+    rd_arena_free(&ws);
+}
+
 /* torchvision's test transform of an 8-bit image: [0, 1], ImageNet normalisation, bilinear
  * resize by min(min_size / short, max_size / long), zero padding to a multiple of 32. Returns
  * the padded tensor (caller frees); *rh, *rw the resized and *ph, *pw the padded size. */
@@ -176,6 +258,7 @@ static retinanet *parity_run(const char *fixture, hid_t *file_out)
     retinanet_plan(m, 1, ph, pw, 0);
     retinanet_forward(m, x);
     check_outputs(f, m);
+    check_detections(f, m, rh, rw, img.height, img.width);
     free(input);
     free(resized);
     free(x);
