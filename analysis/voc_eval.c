@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analysis/coco_eval.h"
+#include "data/voc.h"
 #include "lib/check.h"
 
 void voc_eval_box_from_pixels(rd_box b, double box[4])
@@ -319,4 +321,131 @@ int voc_eval_detections(const rd_dataset *ds, const rd_detection *dets, int64_t 
     free(dt);
     free(ids);
     return rc;
+}
+
+/* The stem of path's last component (malloc'd). */
+static char *voc_stem(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    char *s = rd_malloc(n + 1, "an image stem");
+    memcpy(s, base, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The XML of an image stem, where data/voc.c looks: DIR/Annotations/, DIR/annotations/, or
+ * beside the image. NULL when there is none (a background image). */
+static char *voc_xml_path(const char *dir, const char *image_path, const char *stem)
+{
+    const char *sub[3] = {"Annotations/", "annotations/", NULL};
+    size_t len = strlen(dir) + strlen(image_path) + strlen(stem) + 32;
+    char *p = rd_malloc(len, "an XML path");
+    struct stat st;
+    for (int i = 0; i < 3; i++) {
+        if (sub[i] != NULL) {
+            snprintf(p, len, "%s/%s%s.xml", dir, sub[i], stem);
+        } else {
+            const char *slash = strrchr(image_path, '/');
+            int n = slash ? (int)(slash - image_path) : 1;
+            snprintf(p, len, "%.*s/%s.xml", n, slash ? image_path : ".", stem);
+        }
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+            return p;
+    }
+    free(p);
+    return NULL;
+}
+
+/* Sample s's objects from its XML, appended to t->gt (capacity *cap). */
+static int voc_truth_read_sample(const char *dir, voc_eval_truth *t, int64_t s, int64_t *cap,
+                                 char *err, size_t errsize)
+{
+    char *xml = voc_xml_path(dir, t->ds.samples[s].image_path, t->stems[s]);
+    if (xml == NULL)
+        return 0;
+    voc_annotation a;
+    int rc = voc_read_xml(xml, &a, err, errsize);
+    for (int j = 0; rc == 0 && j < a.nobjects; j++) {
+        const voc_object *o = &a.objects[j];
+        int label = -1;
+        for (int k = 0; k < t->ds.nclasses && label < 0; k++)
+            if (strcmp(t->ds.class_names[k], o->name) == 0)
+                label = k;
+        if (label < 0) {
+            snprintf(err, errsize, "%s: line %d: unknown class '%s'", xml, o->line, o->name);
+            rc = -1;
+            break;
+        }
+        if (t->ngt == *cap) {
+            *cap = 2 * *cap + 64;
+            t->gt = realloc(t->gt, (size_t)*cap * sizeof *t->gt);
+            RD_CHECK(t->gt != NULL, "out of memory for VOC ground truth");
+        }
+        t->gt[t->ngt++] = (voc_eval_gt){s, label, o->difficult,
+                                        {o->xmin, o->ymin, o->xmax, o->ymax}};
+    }
+    voc_annotation_free(&a);
+    free(xml);
+    return rc;
+}
+
+static int voc_stem_cmp(const void *a, const void *b, void *ctx)
+{
+    char *const *stems = ctx;
+    return strcmp(stems[*(const int64_t *)a], stems[*(const int64_t *)b]);
+}
+
+int voc_eval_truth_read(const char *dir, const char *split, voc_eval_truth *t, char *err,
+                        size_t errsize)
+{
+    memset(t, 0, sizeof *t);
+    dataset_options opt = {"voc", split, NULL, BAD_SAMPLE_ERROR};
+    if (dataset_open(dir, &opt, &t->ds, err, errsize) != 0)
+        return -1;
+    int64_t n = t->ds.nsamples, cap = 0;
+    t->stems = rd_calloc((size_t)n, sizeof *t->stems, "image stems");
+    t->by_stem = rd_malloc((size_t)n * sizeof *t->by_stem, "image stems");
+    for (int64_t s = 0; s < n; s++) {
+        t->stems[s] = voc_stem(t->ds.samples[s].image_path);
+        t->by_stem[s] = s;
+    }
+    qsort_r(t->by_stem, (size_t)n, sizeof *t->by_stem, voc_stem_cmp, t->stems);
+    for (int64_t s = 0; s < n; s++)
+        if (voc_truth_read_sample(dir, t, s, &cap, err, errsize) != 0) {
+            voc_eval_truth_free(t);
+            return -1;
+        }
+    return 0;
+}
+
+int64_t voc_eval_truth_find(const voc_eval_truth *t, const char *stem)
+{
+    int64_t lo = 0, hi = t->ds.nsamples;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(t->stems[t->by_stem[mid]], stem);
+        if (c == 0)
+            return t->by_stem[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+void voc_eval_truth_free(voc_eval_truth *t)
+{
+    if (t == NULL)
+        return;
+    for (int64_t s = 0; t->stems && s < t->ds.nsamples; s++)
+        free(t->stems[s]);
+    free(t->stems);
+    free(t->by_stem);
+    free(t->gt);
+    dataset_free(&t->ds);
+    memset(t, 0, sizeof *t);
 }

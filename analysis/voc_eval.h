@@ -80,6 +80,28 @@ double voc_eval_class_ap(const voc_eval_result *r, int k, int t);
 int voc_eval_detections(const rd_dataset *ds, const rd_detection *dets, int64_t ndets,
                         voc_metric metric, voc_eval_result *out, char *err, size_t errsize);
 
+/* A VOC dataset's ground truth for the command: the samples and classes as dataset_open gives
+ * them (training and `rankdet detect` number images by these positions), each sample's boxes
+ * read again from its XML exactly as written (voc_read_xml: no clamping, no float rounding),
+ * and each sample's image stem (the VOC image id the devkit's result files use). */
+typedef struct voc_eval_truth {
+    rd_dataset ds;
+    char **stems;        // [ds.nsamples], owned
+    int64_t *by_stem;    // [ds.nsamples] sample positions sorted by stem
+    voc_eval_gt *gt;     // [ngt], owned; image = sample position
+    int64_t ngt;
+} voc_eval_truth;
+
+/* Read the VOC dataset at dir (a devkit root, annotations/ + images/, or image/XML pairs; see
+ * data/voc.h) with the image list of ImageSets/Main/SPLIT.txt (split "" : every image).
+ * Returns 0, or -1 with a message naming the file in err (t is then empty). The caller frees
+ * t with voc_eval_truth_free. */
+int voc_eval_truth_read(const char *dir, const char *split, voc_eval_truth *t, char *err,
+                        size_t errsize);
+/* Position of the sample whose image stem is stem, or -1. */
+int64_t voc_eval_truth_find(const voc_eval_truth *t, const char *stem);
+void voc_eval_truth_free(voc_eval_truth *t);
+
 /* The devkit frame of a continuous box: (x1 + 1, y1 + 1, x2, y2) in doubles. */
 void voc_eval_box_from_pixels(rd_box b, double box[4]);
 

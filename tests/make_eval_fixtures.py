@@ -52,6 +52,10 @@ Writes
 import contextlib
 import copy
 import io
+import shutil
+import struct
+import xml.etree.ElementTree as ET
+import zlib
 import json
 import os
 import random
@@ -613,6 +617,132 @@ def write_voc_cases():
                 else -1), file=sys.stderr)
 
 
+VOC_CLASSES = ['aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
+               'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
+               'sheep', 'sofa', 'train', 'tvmonitor']
+
+
+def parse_rec(filename):
+    """ Parse a PASCAL VOC xml file (voc_eval.py, verbatim) """
+    tree = ET.parse(filename)
+    objects = []
+    for obj in tree.findall('object'):
+        obj_struct = {}
+        obj_struct['name'] = obj.find('name').text
+        obj_struct['pose'] = obj.find('pose').text
+        obj_struct['truncated'] = int(obj.find('truncated').text)
+        obj_struct['difficult'] = int(obj.find('difficult').text)
+        bbox = obj.find('bndbox')
+        obj_struct['bbox'] = [int(bbox.find('xmin').text),
+                              int(bbox.find('ymin').text),
+                              int(bbox.find('xmax').text),
+                              int(bbox.find('ymax').text)]
+        objects.append(obj_struct)
+    return objects
+
+
+def voc_eval_files(detpath, annopath, imagesetfile, classname, ovthresh, use_07_metric):
+    """voc_eval.py's reading of the image set, the annotations and the detection file
+    (verbatim but for the cache), then the matching of voc_eval_records."""
+    with open(imagesetfile, 'r') as f:
+        lines = f.readlines()
+    imagenames = [x.strip() for x in lines]
+    recs = {}
+    for i, imagename in enumerate(imagenames):
+        recs[imagename] = parse_rec(annopath.format(imagename))
+    detfile = detpath.format(classname)
+    with open(detfile, 'r') as f:
+        lines = f.readlines()
+    splitlines = [x.strip().split(' ') for x in lines]
+    image_ids = [x[0] for x in splitlines]
+    confidence = [float(x[1]) for x in splitlines]
+    BB = [[float(z) for z in x[2:]] for x in splitlines]
+    return voc_eval_records(recs, imagenames, classname, image_ids, confidence, BB, ovthresh,
+                            use_07_metric)
+
+
+def png_gray(width, height):
+    """A black 8-bit grayscale PNG of width x height (the readers take sizes from headers)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff))
+    raw = b"".join(b"\x00" + bytes(width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                               0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def write_voc_folder():
+    """A devkit-style folder with 9 images (8 in test.txt), its XML, result files for the 20
+    classes, the same detections as a COCO results file, and voc_eval.py's numbers."""
+    root = os.path.join(FIXTURES, "eval_voc")
+    shutil.rmtree(root, ignore_errors=True)
+    for sub in ("Annotations", "JPEGImages", "ImageSets/Main", "results"):
+        os.makedirs(os.path.join(root, sub))
+    rng = random.Random(77)
+    ids = ["%06d" % (7 * i + 3) for i in range(9)]
+    test = [ids[i] for i in (4, 0, 2, 1, 3, 8, 6, 5)]  # list order is not name order
+    used = ["person", "car", "dog", "chair", "bottle", "sheep"]
+    objects = {}
+    for img in ids:
+        W, H = rng.choice([(500, 375), (353, 500), (480, 360)])
+        with open(os.path.join(root, "JPEGImages", img + ".png"), "wb") as f:
+            f.write(png_gray(W, H))
+        objs = []
+        for _ in range(rng.randint(0, 6)):
+            w, h = rng.randint(4, W // 2), rng.randint(4, H // 2)
+            x, y = rng.randint(1, W - w), rng.randint(1, H - h)
+            objs.append((rng.choice(used), int(rng.random() < 0.2), [x, y, x + w - 1, y + h - 1]))
+        objects[img] = objs
+        with open(os.path.join(root, "Annotations", img + ".xml"), "w") as f:
+            f.write("<annotation>\n  <folder>VOC2007</folder>\n  <filename>%s.png</filename>\n"
+                    "  <size><width>%d</width><height>%d</height><depth>3</depth></size>\n"
+                    % (img, W, H))
+            for name, diff, b in objs:
+                f.write("  <object>\n    <name>%s</name>\n    <pose>Unspecified</pose>\n"
+                        "    <truncated>0</truncated>\n    <difficult>%d</difficult>\n"
+                        "    <bndbox><xmin>%d</xmin><ymin>%d</ymin><xmax>%d</xmax>"
+                        "<ymax>%d</ymax></bndbox>\n  </object>\n" % (name, diff, *b))
+            f.write("</annotation>\n")
+    with open(os.path.join(root, "ImageSets", "Main", "test.txt"), "w") as f:
+        f.write("".join(i + "\n" for i in test))
+    dets = {c: [] for c in VOC_CLASSES}
+    for img in test:
+        for name, diff, b in objects[img]:
+            for _ in range(rng.randint(0, 2)):
+                side = max(b[2] - b[0], b[3] - b[1])
+                j = [round(v + rng.gauss(0, 0.1 * side), 1) for v in b]
+                j[2], j[3] = max(j[2], j[0]), max(j[3], j[1])
+                cls = name if rng.random() < 0.85 else rng.choice(used)
+                dets[cls].append((img, float("%.3f" % rng.random()), j))
+        for _ in range(rng.randint(0, 3)):
+            x, y = round(rng.uniform(1, 300), 1), round(rng.uniform(1, 300), 1)
+            dets[rng.choice(used + ["cat"])].append(
+                (img, float("%.3f" % (0.5 * rng.random())),
+                 [x, y, round(x + rng.uniform(5, 100), 1), round(y + rng.uniform(5, 100), 1)]))
+    results = []
+    for c in VOC_CLASSES:
+        with open(os.path.join(root, "results", "comp4_det_test_%s.txt" % c), "w") as f:
+            for img, score, b in dets[c]:
+                f.write("%s %.3f %.1f %.1f %.1f %.1f\n" % (img, score, *b))
+                results.append({"image_id": test.index(img), "category_id": VOC_CLASSES.index(c),
+                                "bbox": [b[0] - 1, b[1] - 1, b[2] - b[0] + 1, b[3] - b[1] + 1],
+                                "score": score})
+    with open(os.path.join(root, "dets.json"), "w") as f:
+        json.dump(results, f)
+    detpath = os.path.join(root, "results", "comp4_det_test_{}.txt")
+    annopath = os.path.join(root, "Annotations", "{}.xml")
+    imageset = os.path.join(root, "ImageSets", "Main", "test.txt")
+    with open(os.path.join(root, "expected.txt"), "w") as f:
+        f.write("# voc_eval.py on this folder: METRIC CLASS AP@.50 ... AP@.95 (-1: no ground "
+                "truth)\n")
+        for metric in ("07", "10"):
+            for c in VOC_CLASSES:
+                aps = [voc_eval_files(detpath, annopath, imageset, c, t, metric == "07")
+                       for t in VOC_THRESHOLDS]
+                f.write("ap%s %s %s\n" % (metric, c, " ".join(num(a) for a in aps)))
+
+
 def main():
     os.makedirs(FIXTURES, exist_ok=True)
     cases = coco_cases()
@@ -627,6 +757,7 @@ def main():
     write_coco_files(random_case("cmd", 55, 8, 5, 6, crowd_p=0.1))
     write_thresholds()
     write_voc_cases()
+    write_voc_folder()
 
 
 if __name__ == "__main__":

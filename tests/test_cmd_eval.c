@@ -1,8 +1,12 @@
 /* test_cmd_eval.c — `rankdet eval` end to end: on the COCO fixture files it prints the 12
  * lines pycocotools prints (tests/fixtures/eval_coco_expected.txt, same text and rounding) and
  * writes the same numbers to --json; detections written by analysis/dets_json read back to the
- * same numbers; an empty detection list gives AP 0; every kind of bad input exits 1 (bad data)
- * or 2 (usage) with a message naming the file and the problem. */
+ * same numbers; an empty detection list gives AP 0. On the VOC fixture folder
+ * (tests/fixtures/eval_voc: XML, a test list, comp4 result files and the same detections as a
+ * COCO results file) it gives voc_eval.py's per-class AP at every threshold for both rules.
+ * Every kind of bad input exits 1 (bad data) or 2 (usage) with a message naming the file and
+ * the problem. */
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +14,7 @@
 
 #include "analysis/coco_eval.h"
 #include "analysis/dets_json.h"
+#include "analysis/voc_eval.h"
 #include "data/coco_json.h"
 #include "tests/check_main.h"
 #include "tests/cli_run.h"
@@ -212,6 +217,7 @@ START_TEST(test_bad_inputs)
         const char *message;
     } cases[] = {
         {{"eval", "--coco-gt", GT, NULL}, 2, "give both --coco-gt GT.json and --coco-dt"},
+        {{"eval", NULL}, 2, "give --coco-gt GT.json --coco-dt DETS.json, or --voc DIR"},
         {{"eval", "--coco-gt", GT, "--coco-dt", DT, "--threads", "-2", NULL}, 2,
          "--threads must be >= 0"},
         {{"eval", "--coco-gt", GT, "--coco-dt", DT, "extra", NULL}, 2, "extra"},
@@ -241,6 +247,144 @@ START_TEST(test_bad_inputs)
 }
 END_TEST
 
+#define VOC "tests/fixtures/eval_voc"
+
+/* Every class's 10 APs from a --json file of the VOC mode against expected.txt's METRIC rows. */
+static void check_voc_json(const char *json, const char *metric)
+{
+    size_t len;
+    char e[256];
+    char *text = coco_json_read_file(json, &len, e, sizeof e);
+    ck_assert_msg(text != NULL, "%s", e);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(root);
+    const cJSON *classes = cJSON_GetObjectItem(root, "per_class");
+    ck_assert_int_eq(cJSON_GetArraySize(classes), 20);
+    FILE *f = fopen(VOC "/expected.txt", "r");
+    ck_assert_msg(f != NULL, "missing " VOC "/expected.txt");
+    char line[1024], name[64], tag[8];
+    int rows = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        int at;
+        if (sscanf(line, "ap%7s %63s %n", tag, name, &at) != 2 || strcmp(tag, metric) != 0)
+            continue;
+        const cJSON *row = NULL, *c;
+        cJSON_ArrayForEach(c, classes)
+            if (strcmp(cJSON_GetObjectItem(c, "name")->valuestring, name) == 0)
+                row = c;
+        ck_assert_msg(row != NULL, "no class %s in %s", name, json);
+        const cJSON *aps = cJSON_GetObjectItem(row, "AP_per_iou");
+        char *p = line + at;
+        for (int t = 0; t < VOC_EVAL_T; t++) {
+            double want = strtod(p, &p), got = cJSON_GetArrayItem(aps, t)->valuedouble;
+            ck_assert_msg(fabs(got - want) <= 1e-12, "VOC%s %s at IoU %d: %.17g, voc_eval.py "
+                          "%.17g (%s)", metric, name, t, got, want, json);
+        }
+        rows++;
+    }
+    fclose(f);
+    cJSON_Delete(root);
+    ck_assert_int_eq(rows, 20);
+}
+
+START_TEST(test_voc_matches_voc_eval)
+{
+    char *dir = test_tmpdir(), *json = test_path_in(dir, "voc.json");
+    const char *dets[2] = {VOC "/results", VOC "/dets.json"};
+    const char *metrics[2] = {"voc07", "voc10"};
+    for (int d = 0; d < 2; d++)
+        for (int m = 0; m < 2; m++) {
+            char *args[] = {"eval", "--voc", VOC, "--dets", (char *)dets[d], "--metric",
+                            (char *)metrics[m], "--json", json, NULL};
+            ck_assert_msg(cli_run_rankdet(args, out, err, BUF) == 0, "%s", err);
+            check_voc_json(json, metrics[m] + 3);
+        }
+    ck_assert_msg(strstr(out, "8 images, 20 classes, 18 objects (4 difficult), 36 detections")
+                  != NULL, "%s", out);
+    /* the pattern form of --dets reads the same files */
+    char *args[] = {"eval", "--voc", VOC, "--dets", VOC "/results/comp4_det_test_{}.txt",
+                    "--json", json, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args, out, err, BUF), 0);
+    check_voc_json(json, "07");
+    free(json);
+    free(dir);
+}
+END_TEST
+
+/* A results folder for the fixture's classes: empty files, and `text` in class `name`'s. */
+static char *voc_results_with(const char *dir, const char *name, const char *text)
+{
+    static const char *const classes[20] = {
+        "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+        "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+        "train", "tvmonitor"};
+    char *res = test_path_in(dir, "res");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", res, res);
+    ck_assert_int_eq(cli_run_shell(cmd), 0);
+    for (int k = 0; k < 20; k++) {
+        char file[64];
+        snprintf(file, sizeof file, "comp4_det_test_%s.txt", classes[k]);
+        char *p = test_path_in(res, file);
+        write_text(p, strcmp(classes[k], name) == 0 ? text : "");
+        free(p);
+    }
+    return res;
+}
+
+START_TEST(test_voc_bad_inputs)
+{
+    char *dir = test_tmpdir();
+    struct {
+        const char *cls, *text, *message;
+    } cases[] = {
+        {"car", "000003 0.5 1 2 3\n", "comp4_det_test_car.txt: line 1: expected IMAGE_ID SCORE"},
+        {"dog", "000003 0.5 1 2 3 4\n000999 0.5 1 2 3 4\n",
+         "comp4_det_test_dog.txt: line 2: the image is not in the evaluated set"},
+        {"dog", "000003 0.5 10 2 3 4\n", "line 1: the box has x2 < x1 or y2 < y1"},
+        {"cat", "000003 nan 1 2 3 4\n", "line 1: a number is not finite"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *res = voc_results_with(dir, cases[i].cls, cases[i].text);
+        char *args[] = {"eval", "--voc", VOC, "--dets", res, NULL};
+        ck_assert_int_eq(cli_run_rankdet(args, out, err, BUF), 1);
+        ck_assert_msg(strstr(err, cases[i].message) != NULL, "case %zu: '%s' lacks '%s'", i,
+                      err, cases[i].message);
+        free(res);
+    }
+    char *res = voc_results_with(dir, "car", "");
+    char *gone = test_path_in(res, "comp4_det_test_sofa.txt");
+    ck_assert_int_eq(remove(gone), 0);
+    char *args[] = {"eval", "--voc", VOC, "--dets", res, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args, out, err, BUF), 1);
+    ck_assert_msg(strstr(err, "no result file for class 'sofa' (comp4_det_test_sofa.txt)"),
+                  "%s", err);
+    char *json = test_path_in(dir, "d.json");
+    write_text(json, "[{\"image_id\": 8, \"category_id\": 1, \"bbox\": [1, 2, 3, 4], "
+                     "\"score\": 0.5}]");
+    char *args2[] = {"eval", "--voc", VOC, "--dets", json, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args2, out, err, BUF), 1);
+    ck_assert_msg(strstr(err, "results[0].image_id: 8 is not an image of the VOC dataset "
+                              "(images are numbered 0..7"), "%s", err);
+    char *args3[] = {"eval", "--voc", VOC, "--dets", json, "--metric", "voc12", NULL};
+    ck_assert_int_eq(cli_run_rankdet(args3, out, err, BUF), 2);
+    ck_assert_msg(strstr(err, "--metric must be voc07 or voc10, got 'voc12'"), "%s", err);
+    char *args4[] = {"eval", "--voc", VOC, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args4, out, err, BUF), 2);
+    ck_assert_msg(strstr(err, "give both --voc DIR and --dets DETS"), "%s", err);
+    char *args5[] = {"eval", "--voc", VOC, "--dets", json, "--coco-gt", GT, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args5, out, err, BUF), 2);
+    char *args6[] = {"eval", "--voc", "/nonexistent", "--dets", json, NULL};
+    ck_assert_int_eq(cli_run_rankdet(args6, out, err, BUF), 1);
+    ck_assert_msg(strstr(err, "/nonexistent: cannot open"), "%s", err);
+    free(json);
+    free(gone);
+    free(res);
+    free(dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("cmd_eval");
@@ -252,5 +396,10 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_empty_detections);
     tcase_add_test(tc, test_bad_inputs);
     suite_add_tcase(s, tc);
+    TCase *tv = tcase_create("voc");
+    tcase_set_timeout(tv, 60);
+    tcase_add_test(tv, test_voc_matches_voc_eval);
+    tcase_add_test(tv, test_voc_bad_inputs);
+    suite_add_tcase(s, tv);
     return s;
 }
