@@ -62,7 +62,7 @@ void affine_relu_forward(const float *x, int n, int c, int hw, const float *scal
         float *yp = y + (size_t)pl * hw;
         for (int j = 0; j < hw; j++) {
             float v = xp[j] * a + b;
-            yp[j] = v > 0.0f ? v : 0.0f;
+            yp[j] = v < 0.0f ? 0.0f : v;  // NaN passes, as in torch
         }
     }
 }
@@ -85,7 +85,7 @@ void relu_forward(const float *x, size_t count, float *y)
 {
 #pragma omp parallel for schedule(static) if (count >= AFFINE_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        y[i] = x[i] < 0.0f ? 0.0f : x[i];
 }
 
 void relu_backward(const float *y, const float *dy, size_t count, float *dx)
@@ -107,6 +107,6 @@ void add_relu_forward(const float *a, const float *b, size_t count, float *y)
 #pragma omp parallel for schedule(static) if (count >= AFFINE_PARALLEL_MIN)
     for (size_t i = 0; i < count; i++) {
         float v = a[i] + b[i];
-        y[i] = v > 0.0f ? v : 0.0f;
+        y[i] = v < 0.0f ? 0.0f : v;
     }
 }

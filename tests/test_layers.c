@@ -408,6 +408,11 @@ START_TEST(test_affine_relu_by_hand)
     float want_relu_dx[8] = {1, 0, 3, 4, 0, 0, 7, 8};
     for (int i = 0; i < 8; i++)
         ck_assert_float_eq(dx[i], want_relu_dx[i]);
+    float nan_in[2] = {NAN, -1.0f}, nan_out[2];  // NaN passes as in torch.relu: a step can see it
+    relu_forward(nan_in, 2, nan_out);
+    ck_assert(isnan(nan_out[0]) && nan_out[1] == 0.0f);
+    affine_relu_forward(nan_in, 1, 1, 2, scale, shift, nan_out);
+    ck_assert(isnan(nan_out[0]));
     add_forward(x, dy, 8, y);
     ck_assert_float_eq(y[1], 1.0f);
     ck_assert_float_eq(y[5], 5.75f);
