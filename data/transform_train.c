@@ -218,30 +218,103 @@ static float clamp255(float v)
     return v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
 }
 
-/* cv2's float HSV (H in degrees, S in [0, 1], V in the pixel scale): S scaled (at most 1),
- * H shifted with wrap-around, back to RGB; branch-free so the loop vectorises. */
+/* Eight floats at a time with GCC's vector extensions: compares give lane masks, selects are
+ * bitwise, so the HSV round trip runs without branches (plain C loops would not vectorise:
+ * with -ftrapping-math the compiler keeps the selects as branches). */
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+static inline v8f v8_splat(float x)
+{
+    return (v8f){x, x, x, x, x, x, x, x};
+}
+
+static inline v8f v8_select(v8i m, v8f a, v8f b)
+{
+    return (v8f)(((v8i)a & m) | ((v8i)b & ~m));
+}
+
+static inline v8f v8_min(v8f a, v8f b)
+{
+    return v8_select(a < b, a, b);
+}
+
+static inline v8f v8_max(v8f a, v8f b)
+{
+    return v8_select(a > b, a, b);
+}
+
+/* One channel back from HSV: v - v·s·clamp(min(k, 4 - k), 0, 1), k = (n + H/60) mod 6. */
+static inline v8f hsv_channel(v8f v, v8f vs, v8f q, float n)
+{
+    v8f k = q + v8_splat(n);
+    k = v8_select(k >= v8_splat(6.0f), k - v8_splat(6.0f), k);
+    v8f t = v8_max(v8_min(v8_min(k, v8_splat(4.0f) - k), v8_splat(1.0f)), v8_splat(0.0f));
+    return v - vs * t;
+}
+
+/* cv2's float HSV (H in degrees, S in [0, 1], V in the pixel scale) of 8 pixels: S scaled (at
+ * most 1), H shifted with wrap-around, back to RGB. */
+static void hsv_shift8(v8f *r, v8f *g, v8f *b, float sat, float hue)
+{
+    v8f R = *r, G = *g, B = *b;
+    v8f v = v8_max(R, v8_max(G, B)), delta = v - v8_min(R, v8_min(G, B));
+    // no division by zero: delta = 0 makes every hue term 0, v = 0 makes s 0
+    v8f s = delta / v8_max(v, v8_splat(1e-20f)), inv = v8_splat(60.0f) / v8_max(delta, v8_splat(1e-20f));
+    v8f hr = (G - B) * inv, hg = v8_splat(120.0f) + (B - R) * inv;
+    v8f hb = v8_splat(240.0f) + (R - G) * inv;
+    hr = v8_select(hr < v8_splat(0.0f), hr + v8_splat(360.0f), hr);
+    v8f h = v8_select(v == R, hr, v8_select(v == G, hg, hb)) + v8_splat(hue);
+    h = v8_select(h >= v8_splat(360.0f), h - v8_splat(360.0f), h);
+    h = v8_select(h < v8_splat(0.0f), h + v8_splat(360.0f), h);
+    s = v8_min(s * v8_splat(sat), v8_splat(1.0f));
+    v8f q = h / v8_splat(60.0f), vs = v * s;
+    *r = hsv_channel(v, vs, q, 5.0f);
+    *g = hsv_channel(v, vs, q, 3.0f);
+    *b = hsv_channel(v, vs, q, 1.0f);
+}
+
 static void distort_hsv(float *r, float *g, float *b, int n, float sat, float hue)
 {
-    for (int i = 0; i < n; i++) {
-        float v = fmaxf(r[i], fmaxf(g[i], b[i])), mn = fminf(r[i], fminf(g[i], b[i]));
-        float delta = v - mn;
-        float s = v > 0.0f ? delta / v : 0.0f;
-        float inv = delta > 0.0f ? 60.0f / delta : 0.0f;
-        float h = v == r[i] ? (g[i] - b[i]) * inv
-                            : (v == g[i] ? 120.0f + (b[i] - r[i]) * inv
-                                         : 240.0f + (r[i] - g[i]) * inv);
-        h = h < 0.0f ? h + 360.0f : h;
-        s = fminf(s * sat, 1.0f);
-        h += hue;
-        h = h >= 360.0f ? h - 360.0f : (h < 0.0f ? h + 360.0f : h);
-        float k[3] = {5.0f + h / 60.0f, 3.0f + h / 60.0f, 1.0f + h / 60.0f};
-        float out[3];
-        for (int c = 0; c < 3; c++) {
-            float kk = k[c] >= 6.0f ? k[c] - 6.0f : k[c];
-            float t = fminf(fminf(kk, 4.0f - kk), 1.0f);
-            out[c] = v - v * s * fmaxf(t, 0.0f);
-        }
-        r[i] = out[0], g[i] = out[1], b[i] = out[2];
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {  // whole vectors: fixed-size copies become plain moves
+        v8f vr, vg, vb;
+        memcpy(&vr, r + i, sizeof vr), memcpy(&vg, g + i, sizeof vg), memcpy(&vb, b + i, sizeof vb);
+        hsv_shift8(&vr, &vg, &vb, sat, hue);
+        memcpy(r + i, &vr, sizeof vr), memcpy(g + i, &vg, sizeof vg), memcpy(b + i, &vb, sizeof vb);
+    }
+    if (i < n) {  // the tail, padded with zeros
+        size_t m = sizeof(float) * (size_t)(n - i);
+        v8f vr = v8_splat(0.0f), vg = vr, vb = vr;
+        memcpy(&vr, r + i, m), memcpy(&vg, g + i, m), memcpy(&vb, b + i, m);
+        hsv_shift8(&vr, &vg, &vb, sat, hue);
+        memcpy(r + i, &vr, m), memcpy(g + i, &vg, m), memcpy(b + i, &vb, m);
+    }
+}
+
+/* clamp(clamp(x · mul) + add) + 1/2, the clamps to [0, 255]: ready to truncate to 8 bits. */
+static inline v8f contrast_add8(v8f x, float mul, float add)
+{
+    const v8f lo = v8_splat(0.0f), hi = v8_splat(255.0f);
+    x = v8_max(v8_min(x * v8_splat(mul), hi), lo) + v8_splat(add);
+    return v8_max(v8_min(x, hi), lo) + v8_splat(0.5f);
+}
+
+static void contrast_add_round(float *f, int n, float mul, float add)
+{
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f x;
+        memcpy(&x, f + i, sizeof x);
+        x = contrast_add8(x, mul, add);
+        memcpy(f + i, &x, sizeof x);
+    }
+    if (i < n) {
+        size_t m = sizeof(float) * (size_t)(n - i);
+        v8f x = v8_splat(0.0f);
+        memcpy(&x, f + i, m);
+        x = contrast_add8(x, mul, add);
+        memcpy(f + i, &x, m);
     }
 }
 
@@ -256,11 +329,13 @@ static void distort_row(const train_draw *d, const uint8_t *src, int n, float *r
             ch[c][i] = clamp255(clamp255((float)src[3 * i + c] + bright) * cf);
     if (d->saturation != 1.0f || d->hue != 0.0f)
         distort_hsv(ch[0], ch[1], ch[2], n, d->saturation, d->hue);
-    for (int c = 0; c < 3; c++) {
-        const float *from = ch[d->swap[c]];
-        float add = d->lighting_add[c];
-        for (int i = 0; i < n; i++)
-            dst[3 * i + c] = (uint8_t)(clamp255(clamp255(from[i] * cl) + add) + 0.5f);
+    for (int c = 0; c < 3; c++)  // output channel c takes source channel swap[c]
+        contrast_add_round(ch[d->swap[c]], n, cl, d->lighting_add[c]);
+    const float *f0 = ch[d->swap[0]], *f1 = ch[d->swap[1]], *f2 = ch[d->swap[2]];
+    for (int i = 0; i < n; i++) {
+        dst[3 * i + 0] = (uint8_t)(int)f0[i];
+        dst[3 * i + 1] = (uint8_t)(int)f1[i];
+        dst[3 * i + 2] = (uint8_t)(int)f2[i];
     }
 }
 
@@ -274,8 +349,12 @@ static train_region region_prepare(const train_draw *d, const rd_image *img, rd_
     g.x2 = g.x2 > img->width ? img->width : g.x2;
     g.y2 = g.y2 > img->height ? img->height : g.y2;
     g.stride = (size_t)img->width * 3;
-    g.base = img->rgb + (size_t)(g.y1 > 0 ? g.y1 : 0) * g.stride + (size_t)(g.x1 > 0 ? g.x1 : 0) * 3;
-    if (g.x2 <= g.x1 || g.y2 <= g.y1 || draw_is_neutral(d))
+    if (g.x2 <= g.x1 || g.y2 <= g.y1) {  // the crop sees only the fill
+        g.base = img->rgb;
+        return g;
+    }
+    g.base = img->rgb + (size_t)g.y1 * g.stride + (size_t)g.x1 * 3;
+    if (draw_is_neutral(d))
         return g;
     int rw = g.x2 - g.x1, rh = g.y2 - g.y1;
     uint8_t *copy = rd_arena_push(a, (size_t)rw * rh * 3);
@@ -287,40 +366,52 @@ static train_region region_prepare(const train_draw *d, const rd_image *img, rd_
     return g;
 }
 
-/* Taps of one axis: byte offsets into the region for destination d (-1: the fill), weights.
- * `start` is the crop's first pixel in region coordinates; `reverse` mirrors the axis. */
-static void taps_prepare(int crop_len, int size, int start, int region_len, int unit,
-                         int reverse, int *off0, int *off1, float *w0, float *w1)
+/* Taps of one axis: indices into the region for destination d (region_len: outside it, the
+ * fill), and weights. `start` is the crop's first pixel in region coordinates; `reverse`
+ * mirrors the axis. */
+static void taps_prepare(int crop_len, int size, int start, int region_len, int reverse,
+                         int *i0, int *i1, float *w0, float *w1)
 {
-    transform_bilinear_weights(crop_len, size, off0, off1, w0, w1);
+    transform_bilinear_weights(crop_len, size, i0, i1, w0, w1);
     for (int j = 0; j < size; j++) {
-        int p0 = start + off0[j], p1 = start + off1[j];
-        off0[j] = p0 >= 0 && p0 < region_len ? p0 * unit : -1;
-        off1[j] = p1 >= 0 && p1 < region_len ? p1 * unit : -1;
+        int p0 = start + i0[j], p1 = start + i1[j];
+        i0[j] = p0 >= 0 && p0 < region_len ? p0 : region_len;
+        i1[j] = p1 >= 0 && p1 < region_len ? p1 : region_len;
     }
     for (int j = 0; reverse && j < size / 2; j++) {
         int k = size - 1 - j, t;
         float u;
-        t = off0[j], off0[j] = off0[k], off0[k] = t;
-        t = off1[j], off1[j] = off1[k], off1[k] = t;
+        t = i0[j], i0[j] = i0[k], i0[k] = t;
+        t = i1[j], i1[j] = i1[k], i1[k] = t;
         u = w0[j], w0[j] = w0[k], w0[k] = u;
         u = w1[j], w1[j] = w1[k], w1[k] = u;
     }
 }
 
-/* One region row (or the fill when row < 0) resampled along x into out [3][S]. */
-static void row_resample(const train_region *g, long row, const int *x0, const int *x1,
-                         const float *w0, const float *w1, const float *fill, int size,
-                         float *out)
+/* The vertical pass of one output row: region rows v0 and v1 (rh: the fill) blended with
+ * weights a and b into R [3][rw + 1], whose last column is the fill (the horizontal taps that
+ * fall outside the region read it). */
+static void rows_blend(const train_region *g, int rh, int v0, int v1, float a, float b,
+                       const float *fill, float *R)
 {
-    const uint8_t *src = row >= 0 ? g->base + (size_t)row * g->stride : NULL;
+    int rw = g->x2 - g->x1;
+    const uint8_t *r0 = v0 < rh ? g->base + (size_t)v0 * g->stride : NULL;
+    const uint8_t *r1 = v1 < rh ? g->base + (size_t)v1 * g->stride : NULL;
     for (int c = 0; c < 3; c++) {
-        float *o = out + (size_t)c * size;
-        for (int j = 0; j < size; j++) {
-            float a = src && x0[j] >= 0 ? (float)src[x0[j] + c] : fill[c];
-            float b = src && x1[j] >= 0 ? (float)src[x1[j] + c] : fill[c];
-            o[j] = a * w0[j] + b * w1[j];
-        }
+        float *o = R + (size_t)c * (rw + 1), f = fill[c];
+        if (r0 && r1)
+            for (int x = 0; x < rw; x++)
+                o[x] = (float)r0[3 * x + c] * a + (float)r1[3 * x + c] * b;
+        else if (r0)
+            for (int x = 0; x < rw; x++)
+                o[x] = (float)r0[3 * x + c] * a + f * b;
+        else if (r1)
+            for (int x = 0; x < rw; x++)
+                o[x] = f * a + (float)r1[3 * x + c] * b;
+        else
+            for (int x = 0; x < rw; x++)
+                o[x] = f * a + f * b;
+        o[rw] = f * a + f * b;
     }
 }
 
@@ -328,8 +419,8 @@ size_t transform_train_scratch_bytes(int width, int height, int size)
 {
     return rd_arena_align((size_t)width * height * 3) +
            rd_arena_align(sizeof(float) * 3 * (size_t)width) +
-           8 * rd_arena_align(sizeof(float) * (size_t)size) +
-           2 * rd_arena_align(sizeof(float) * 3 * (size_t)size);
+           rd_arena_align(sizeof(float) * 3 * ((size_t)width + 1)) +
+           8 * rd_arena_align(sizeof(float) * (size_t)size);
 }
 
 void transform_train_pixels(const train_draw *d, const train_transform_config *cfg,
@@ -341,37 +432,27 @@ void transform_train_pixels(const train_draw *d, const train_transform_config *c
     int S = cfg->size, cw = d->crop_x2 - d->crop_x1, ch = d->crop_y2 - d->crop_y1;
     rd_arena_reserve(scratch, transform_train_scratch_bytes(img->width, img->height, S));
     train_region g = region_prepare(d, img, scratch);
+    int rw = g.x2 > g.x1 ? g.x2 - g.x1 : 0, rh = g.y2 > g.y1 ? g.y2 - g.y1 : 0;
+    g.x2 = g.x1 + rw;
+    float *R = rd_arena_push(scratch, sizeof(float) * 3 * ((size_t)rw + 1));
     int *x0 = rd_arena_push(scratch, sizeof(int) * S), *x1 = rd_arena_push(scratch, sizeof(int) * S);
     int *y0 = rd_arena_push(scratch, sizeof(int) * S), *y1 = rd_arena_push(scratch, sizeof(int) * S);
     float *wx0 = rd_arena_push(scratch, sizeof(float) * S), *wx1 = rd_arena_push(scratch, sizeof(float) * S);
     float *wy0 = rd_arena_push(scratch, sizeof(float) * S), *wy1 = rd_arena_push(scratch, sizeof(float) * S);
-    int rw = g.x2 - g.x1, rh = g.y2 - g.y1;
-    taps_prepare(cw, S, d->crop_x1 - d->offset_x - g.x1, rw, 3, d->flip, x0, x1, wx0, wx1);
-    taps_prepare(ch, S, d->crop_y1 - d->offset_y - g.y1, rh, 1, 0, y0, y1, wy0, wy1);
-    float *rows[2] = {rd_arena_push(scratch, sizeof(float) * 3 * S),
-                      rd_arena_push(scratch, sizeof(float) * 3 * S)};
-    long key[2] = {-2, -2};  // the region row each buffer holds (-1: the fill)
+    taps_prepare(cw, S, d->crop_x1 - d->offset_x - g.x1, rw, d->flip, x0, x1, wx0, wx1);
+    taps_prepare(ch, S, d->crop_y1 - d->offset_y - g.y1, rh, 0, y0, y1, wy0, wy1);
     float scale[3], bias[3];
     for (int c = 0; c < 3; c++) {
         scale[c] = 1.0f / (255.0f * cfg->norm.std[c]);
         bias[c] = -cfg->norm.mean[c] / cfg->norm.std[c];
     }
     for (int i = 0; i < S; i++) {
-        long want[2] = {y0[i], y1[i]};
-        int slot[2];
-        for (int k = 0; k < 2; k++) {
-            slot[k] = key[0] == want[k] ? 0 : (key[1] == want[k] ? 1 : -1);
-            if (slot[k] < 0) {
-                slot[k] = k == 1 ? 1 - slot[0] : (key[1] == want[1] ? 0 : 1);
-                row_resample(&g, want[k], x0, x1, wx0, wx1, cfg->fill, S, rows[slot[k]]);
-                key[slot[k]] = want[k];
-            }
-        }
+        rows_blend(&g, rh, y0[i], y1[i], wy0[i], wy1[i], cfg->fill, R);
         for (int c = 0; c < 3; c++) {
-            const float *a = rows[slot[0]] + (size_t)c * S, *b = rows[slot[1]] + (size_t)c * S;
-            float *o = out + ((size_t)c * S + i) * S;
+            const float *r = R + (size_t)c * (rw + 1);
+            float *o = out + ((size_t)c * S + i) * S, sc = scale[c], bi = bias[c];
             for (int j = 0; j < S; j++)
-                o[j] = (a[j] * wy0[i] + b[j] * wy1[i]) * scale[c] + bias[c];
+                o[j] = (r[x0[j]] * wx0[j] + r[x1[j]] * wx1[j]) * sc + bi;
         }
     }
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "experiments/bench_data.h"
 #include "experiments/bench_decode.h"
 #include "experiments/bench_eval.h"
 #include "experiments/bench_geometry.h"
@@ -17,7 +18,8 @@ int cmd_bench(int argc, char **argv)
                "         O(|P||N|) oracles and a plain streaming pass\n"
                "  eval   rankdet eval beside pycocotools on a COCO val2017-sized case\n"
                "  geometry  anchors, assignment, labels, box loss, NMS, post-processing\n"
-               "  decode image reading and decoding, one thread, beside PIL\n");
+               "  decode image reading and decoding, one thread, beside PIL\n"
+               "  data   the training input pipeline on coco128 beside PIL + torchvision\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "loss") == 0)
@@ -28,6 +30,8 @@ int cmd_bench(int argc, char **argv)
         return bench_geometry_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "decode") == 0)
         return bench_decode_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "data") == 0)
+        return bench_data_main(argc - 1, argv + 1);
     fprintf(stderr, "rankdet bench: error: unknown benchmark '%s' (see rankdet bench --help)\n",
             argv[1]);
     return 2;
