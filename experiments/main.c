@@ -16,6 +16,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "benchmarks (`rankdet bench loss`)"},
     {"synth", cmd_synth, "write the synthetic shapes set (VOC format) that `make demo` trains on"},
     {"export", cmd_export, "export a run log's datasets as a table for plotting"},
+    {"detect", cmd_detect, "RetinaNet on one image: detections table, forward dump, drawing"},
     {"eval", cmd_eval, "detection metrics: COCO (as pycocotools), VOC (as the devkit)"},
 };
 

@@ -23,86 +23,8 @@
 #include "detector/retinanet.h"
 #include "tests/check_main.h"
 #include "tests/h5io.h"
+#include "tests/tv_fixture.h"
 #include "tests/tv_weights.h"
-
-#define PARITY_TOL 1e-4
-
-static hid_t fixture_open(const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof path, "tests/fixtures/%s", name);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert_msg(f >= 0, "cannot open %s (made by tests/make_torchvision_fixtures.py)", path);
-    return f;
-}
-
-static int attr_int(hid_t f, const char *name)
-{
-    return (int)h5io_read_double_attr(f, name);
-}
-
-/* data (shape [ndim]) against the fixture's summary of `name`. */
-static void check_summary(hid_t f, const char *name, const float *data, const int64_t *shape,
-                          int ndim)
-{
-    char key[128];
-    int64_t n;
-    snprintf(key, sizeof key, "%s_shape", name);
-    double *fshape = h5io_read_column(f, key, &n);
-    ck_assert_int_eq(n, ndim);
-    size_t count = 1;
-    for (int k = 0; k < ndim; k++) {
-        ck_assert_msg((int64_t)fshape[k] == shape[k], "%s: dim %d is %lld, torchvision has %g",
-                      name, k, (long long)shape[k], fshape[k]);
-        count *= (size_t)shape[k];
-    }
-    snprintf(key, sizeof key, "%s_sum", name);
-    double *tsum = h5io_read_column(f, key, &n);
-    snprintf(key, sizeof key, "%s_abs", name);
-    double *tabs = h5io_read_column(f, key, &n);
-    double sum = 0.0, abs = 0.0;
-    for (size_t i = 0; i < count; i++) {
-        sum += data[i];
-        abs += fabs(data[i]);
-    }
-    ck_assert_msg(fabs(sum - tsum[0]) <= PARITY_TOL * tabs[0], "%s: sum %.9g, torchvision %.9g",
-                  name, sum, tsum[0]);
-    ck_assert_msg(fabs(abs - tabs[0]) <= PARITY_TOL * tabs[0],
-                  "%s: sum of magnitudes %.9g, torchvision %.9g", name, abs, tabs[0]);
-    double mean_abs = tabs[0] / (double)count;
-    snprintf(key, sizeof key, "%s_idx", name);
-    double *idx = h5io_read_column(f, key, &n);
-    int64_t ns;
-    snprintf(key, sizeof key, "%s_val", name);
-    double *val = h5io_read_column(f, key, &ns);
-    ck_assert_int_eq(n, ns);
-    ck_assert_int_gt(n, 0);
-    for (int64_t i = 0; i < n; i++) {
-        double c = data[(size_t)idx[i]], t = val[i];
-        ck_assert_msg(fabs(c - t) <= PARITY_TOL * (fabs(t) + mean_abs),
-                      "%s[%.0f]: %.9g, torchvision %.9g", name, idx[i], c, t);
-    }
-    free(fshape);
-    free(tsum);
-    free(tabs);
-    free(idx);
-    free(val);
-}
-
-/* A whole float dataset with its rank and dims (plain HDF5, not the code under test). */
-static float *read_floats(hid_t f, const char *name, int *rank, hsize_t dims[8], size_t *count)
-{
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    ck_assert_msg(d >= 0, "no dataset %s", name);
-    hid_t space = H5Dget_space(d);
-    *rank = H5Sget_simple_extent_dims(space, dims, NULL);
-    *count = (size_t)H5Sget_simple_extent_npoints(space);
-    float *v = malloc(*count * sizeof *v + 1);
-    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
-    H5Sclose(space);
-    H5Dclose(d);
-    return v;
-}
 
 /* The FPN levels and head outputs of m's last forward (one image) against the fixture. */
 static void check_outputs(hid_t f, const retinanet *m)
@@ -110,30 +32,12 @@ static void check_outputs(hid_t f, const retinanet *m)
     static const char *levels[FPN_LEVELS] = {"fpn/P3", "fpn/P4", "fpn/P5", "fpn/P6", "fpn/P7"};
     for (int l = 0; l < FPN_LEVELS; l++) {
         int64_t shape[4] = {1, m->cfg.fpn_channels, m->fpn.h[l], m->fpn.w[l]};
-        check_summary(f, levels[l], m->fpn.p[l], shape, 4);
+        tvf_check_summary(f, levels[l], m->fpn.p[l], shape, 4);
     }
     int64_t cls[3] = {1, m->num_anchors_total, m->cfg.num_classes};
     int64_t box[3] = {1, m->num_anchors_total, 4};
-    check_summary(f, "head/cls_logits", m->cls_logits, cls, 3);
-    check_summary(f, "head/bbox_regression", m->bbox_regression, box, 3);
-}
-
-/* Does the fixture's detection i have a partner among got[] not yet taken? */
-static int detection_matches(const rd_detection *got, int n, unsigned char *taken,
-                             const double *box, double score, int64_t label)
-{
-    for (int j = 0; j < n; j++) {
-        const rd_detection *d = &got[j];
-        const float c[4] = {d->box.x1, d->box.y1, d->box.x2, d->box.y2};
-        int same = !taken[j] && d->label == label && fabs(d->score - score) <= PARITY_TOL;
-        for (int k = 0; same && k < 4; k++)
-            same = fabs(c[k] - box[k]) <= PARITY_TOL * (1.0 + fabs(box[k]));
-        if (same) {
-            taken[j] = 1;
-            return 1;
-        }
-    }
-    return 0;
+    tvf_check_summary(f, "head/cls_logits", m->cls_logits, cls, 3);
+    tvf_check_summary(f, "head/bbox_regression", m->bbox_regression, box, 3);
 }
 
 /* Anchors and post-processing of m's last forward against torchvision's detections. */
@@ -153,7 +57,7 @@ static void check_detections(hid_t f, const retinanet *m, int rh, int rw, int oh
     double sum = 0.0;
     for (int64_t i = 0; i < 4 * a; i++)
         sum += anchors[i];
-    int64_t n, ns, nl;
+    int64_t n;
     double *ref_sum = h5io_read_column(f, "anchors/anchors_sum", &n);
     ck_assert_double_eq_tol(sum, ref_sum[0], 1e-9 * fabs(ref_sum[0]));
     postprocess_input in = {m->cls_logits, m->bbox_regression, anchors, levels,
@@ -162,33 +66,7 @@ static void check_detections(hid_t f, const retinanet *m, int rh, int rw, int oh
     rd_arena_init(&ws);
     rd_detection *got = calloc((size_t)p->detections_per_image, sizeof *got);
     int count = postprocess_detections(p, &in, &ws, got);
-    double *boxes = h5io_read_column(f, "detections/boxes_flat", &n);
-    double *scores = h5io_read_column(f, "detections/scores", &ns);
-    double *labels = h5io_read_column(f, "detections/labels", &nl);
-    ck_assert_int_eq(n, 4 * ns);
-    ck_assert_int_gt(ns, 0);
-    unsigned char *taken = calloc((size_t)count + 1, 1);
-    int missing = 0, borderline = 0;
-    for (int64_t i = 0; i < ns; i++) {
-        int near = fabs(scores[i] - 0.05) <= PARITY_TOL * 0.05;
-        if (!detection_matches(got, count, taken, boxes + 4 * i, scores[i], (int64_t)labels[i])) {
-            ck_assert_msg(near, "torchvision's detection %lld (label %g, score %.7g, box %.3f "
-                          "%.3f %.3f %.3f) is missing", (long long)i, labels[i], scores[i],
-                          boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]);
-            missing++;
-        }
-    }
-    for (int j = 0; j < count; j++)
-        if (!taken[j]) {
-            ck_assert_msg(fabs(got[j].score - 0.05) <= PARITY_TOL * 0.05,
-                          "extra detection: label %d score %.7g", got[j].label, got[j].score);
-            borderline++;
-        }
-    ck_assert_int_eq(count - borderline, ns - missing);
-    free(taken);
-    free(boxes);
-    free(scores);
-    free(labels);
+    tvf_check_detections(f, got, count);
     free(ref_sum);
     free(got);
     free(anchors);
@@ -223,12 +101,12 @@ static float *tv_transform(const rd_image *img, float min_size, float max_size, 
  * through the transform → forward; checks sizes and outputs. Returns the model. */
 static retinanet *parity_run(const char *fixture, hid_t *file_out)
 {
-    hid_t f = fixture_open(fixture);
+    hid_t f = tvf_open(fixture);
     retinanet_config c;
     retinanet_config_default(&c, 0);
-    c.depth = attr_int(f, "depth");
-    c.num_classes = attr_int(f, "num_classes");
-    uint64_t seed = (uint64_t)attr_int(f, "seed");
+    c.depth = tvf_attr_int(f, "depth");
+    c.num_classes = tvf_attr_int(f, "num_classes");
+    uint64_t seed = (uint64_t)tvf_attr_int(f, "seed");
     retinanet *gen = retinanet_create_inference(&c);
     tvw_fill_model(gen, seed, h5io_read_double_attr(f, "gain_cls"),
                    h5io_read_double_attr(f, "gain_box"));
@@ -243,10 +121,10 @@ static retinanet *parity_run(const char *fixture, hid_t *file_out)
     free(dir);
 
     rd_image img;
-    image_alloc(&img, attr_int(f, "image_w"), attr_int(f, "image_h"));
+    image_alloc(&img, tvf_attr_int(f, "image_w"), tvf_attr_int(f, "image_h"));
     tvw_image(seed, img.height, img.width, img.rgb);
     int rh, rw, ph, pw;
-    float *x = tv_transform(&img, (float)attr_int(f, "min_size"), (float)attr_int(f, "max_size"),
+    float *x = tv_transform(&img, (float)tvf_attr_int(f, "min_size"), (float)tvf_attr_int(f, "max_size"),
                             &rh, &rw, &ph, &pw);
     int64_t n;
     double *input = h5io_read_column(f, "input_size", &n), *resized;
@@ -289,21 +167,21 @@ END_TEST
  * loads by name, gives torchvision's outputs, and saves back to the same names and values. */
 static void check_narrow(const char *fixture)
 {
-    hid_t f = fixture_open(fixture);
+    hid_t f = tvf_open(fixture);
     retinanet_config c;
     retinanet_config_default(&c, 0);
     c.depth = 18;
-    c.width = attr_int(f, "width");
-    c.fpn_channels = attr_int(f, "fpn_channels");
-    c.num_classes = attr_int(f, "num_classes");
-    c.p6_from_c5 = attr_int(f, "p6_from_c5");
+    c.width = tvf_attr_int(f, "width");
+    c.fpn_channels = tvf_attr_int(f, "fpn_channels");
+    c.num_classes = tvf_attr_int(f, "num_classes");
+    c.p6_from_c5 = tvf_attr_int(f, "p6_from_c5");
     char path[256], err[4096];
     snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
-    int h = attr_int(f, "input_h"), w = attr_int(f, "input_w");
+    int h = tvf_attr_int(f, "input_h"), w = tvf_attr_int(f, "input_w");
     H5Fclose(f);  // HDF5 opens a file once per access property list
     retinanet *m = retinanet_create_inference(&c);
     ck_assert_msg(checkpoint_load(path, m, err, sizeof err) == 0, "%s", err);
-    f = fixture_open(fixture);
+    f = tvf_open(fixture);
     float *x = malloc(sizeof(float) * 3 * h * w);
     tvw_uniform_pm1("input", 0, (size_t)3 * h * w, x);
     retinanet_plan(m, 1, h, w, 0);
@@ -330,7 +208,7 @@ static void check_narrow(const char *fixture)
         int ra, rb;
         hsize_t da[8], db[8];
         size_t na, nb;
-        float *va = read_floats(f, key, &ra, da, &na), *vb = read_floats(g, key, &rb, db, &nb);
+        float *va = tvf_read_floats(f, key, &ra, da, &na), *vb = tvf_read_floats(g, key, &rb, db, &nb);
         ck_assert_int_eq(ra, rb);
         for (int k = 0; k < ra; k++)
             ck_assert_int_eq(da[k], db[k]);
