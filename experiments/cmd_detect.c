@@ -366,7 +366,7 @@ static int detect_write_dump(const char *path, const detect_image *im, const det
     }
     int st = 0;
     for (int l = 0; l < FPN_LEVELS && st == 0; l++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "fpn/P%d", l + 3);
         int64_t dims[4] = {1, m->cfg.fpn_channels, m->fpn.h[l], m->fpn.w[l]};
         st = checkpoint_write_array(f, name, H5T_NATIVE_FLOAT, 4, dims, m->fpn.p[l], err,
