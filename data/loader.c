@@ -32,6 +32,7 @@ typedef struct loader_worker {
     rd_loader *loader;
     pthread_t thread;
     rd_arena scratch;      // transform scratch, grow-only
+    image_buffers io;      // file bytes and decoded pixels, grow-only
     rd_rng rng;            // reseeded for every sample
     size_t grows_seen;     // scratch.grows as of its last finished image (read under the lock)
 } loader_worker;
@@ -115,8 +116,8 @@ static int loader_make_image(loader_worker *w, loader_slot *slot, int i, int64_t
     rd_loader *l = w->loader;
     const rd_sample *s = &l->ds->samples[sample];
     const rd_object *objects = l->ds->objects + s->first_object;
-    rd_image img = {0};
-    if (image_read(s->image_path, &img, err, errsize) != 0)
+    rd_image img;
+    if (image_read_into(s->image_path, &w->io, &img, err, errsize) != 0)
         return -1;
     train_draw d;
     if (l->cfg.mode == LOADER_TRAIN) {
@@ -135,7 +136,6 @@ static int loader_make_image(loader_worker *w, loader_slot *slot, int i, int64_t
     slot->out.samples[i] = sample;
     slot->out.widths[i] = img.width;
     slot->out.heights[i] = img.height;
-    image_free(&img);
     return 0;
 }
 
@@ -391,6 +391,7 @@ void loader_close(rd_loader *l)
     for (int t = 0; t < l->cfg.threads; t++) {
         pthread_join(l->workers[t].thread, NULL);
         rd_arena_free(&l->workers[t].scratch);
+        image_buffers_free(&l->workers[t].io);
         rd_rng_free(&l->workers[t].rng);
     }
     pthread_cond_destroy(&l->work);

@@ -8,11 +8,12 @@
  * gives the same batches bit for bit for any T and any prefetch depth, and a run resumed at
  * batch g (first_batch) sees exactly the batches a run from the start sees from g on.
  *
- * Memory: every buffer is sized when the loader opens — the batch ring from the dataset's
- * largest object count, each worker's scratch from its largest image sides (rd_sample width
- * and height) — so a batch allocates nothing in the loader (an image larger than its header
- * said grows a scratch once); decoding still allocates inside image_read (data/image.h) and
- * libjpeg/libpng. */
+ * Memory: the loader's own buffers are sized when it opens — the batch ring from the dataset's
+ * largest object count, each worker's transform scratch from the largest image sides
+ * (rd_sample width and height) — so a batch allocates nothing in them (an image larger than
+ * its header said grows a scratch once). Each worker reads through image_read_into, whose
+ * file and pixel buffers grow until that worker has met the largest image; libjpeg and
+ * libpng still allocate their small working memory per image. */
 #ifndef RD_LOADER_H
 #define RD_LOADER_H
 
@@ -69,8 +70,9 @@ int loader_open(rd_loader **out, const rd_dataset *ds, const loader_config *cfg,
 int loader_next(rd_loader *l, const loader_batch **batch, char *err, size_t errsize);
 /* Batches per epoch. */
 int64_t loader_batches_per_epoch(const rd_loader *l);
-/* How many times the loader's own buffers have been (re)allocated so far (constant after
- * loader_open unless an image is larger than its header said). */
+/* How many times the loader's own buffers (ring and transform scratch; not the decode buffers)
+ * have been (re)allocated so far: constant after loader_open unless an image is larger than
+ * its header said. */
 size_t loader_allocations(const rd_loader *l);
 /* Stop the workers (waiting for the images in progress) and free everything. NULL is fine. */
 void loader_close(rd_loader *l);
