@@ -14,7 +14,8 @@ It writes, deterministically:
   tests/fixtures/tv_narrow_p5.h5, tv_narrow_c5.h5  a narrow ResNet-18-shaped RetinaNet built from torchvision's own
       modules with torchvision's initialisation (BatchNorm statistics drawn at random), its
       state_dict exported as rankdet's checkpoint format (state_dict/, float32, OIHW, without
-      num_batches_tracked) and its FPN/head outputs on a generated input tensor; P6 on P5
+      num_batches_tracked) and its FPN/head outputs on generated input tensors (64 x 96, and
+      70 x 90 whose levels are not halvings of each other); P6 on P5
       (LastLevelP6P7(C, C), torchvision) and on C5 (LastLevelP6P7(C5, C), the paper).
 Random initialisation gives no detection above 0.05, so the generator's class-logit gain is
 raised and the seed re-drawn until the detection list is non-empty and free of decisions
@@ -184,11 +185,12 @@ def write_tensor_summary(g, name, t, n, rng):
     g.create_dataset(name + "_val", data=a.reshape(-1)[idx])
 
 
-def write_outputs(f, feats, head, rng):
+def write_outputs(f, feats, head, rng, prefix=""):
     for level, t in zip(["P3", "P4", "P5", "P6", "P7"], feats):
-        write_tensor_summary(f, "fpn/" + level, t, SAMPLES_FPN, rng)
-    write_tensor_summary(f, "head/cls_logits", head["cls_logits"], SAMPLES_HEAD, rng)
-    write_tensor_summary(f, "head/bbox_regression", head["bbox_regression"], SAMPLES_HEAD, rng)
+        write_tensor_summary(f, prefix + "fpn/" + level, t, SAMPLES_FPN, rng)
+    write_tensor_summary(f, prefix + "head/cls_logits", head["cls_logits"], SAMPLES_HEAD, rng)
+    write_tensor_summary(f, prefix + "head/bbox_regression", head["bbox_regression"],
+                         SAMPLES_HEAD, rng)
 
 
 def make_parity(path, build, depth, num_classes, min_size, max_size, img_hw, gain_cls):
@@ -240,7 +242,8 @@ def narrow_resnet18(width):
     return r
 
 
-def make_narrow(path, p6_from_c5, width=4, fpn_channels=8, num_classes=3, size=(64, 96)):
+def make_narrow(path, p6_from_c5, width=4, fpn_channels=8, num_classes=3, size=(64, 96),
+                odd=(70, 90)):
     torch.manual_seed(7)
     # LastLevelP6P7(in, out) takes P6 from C5 when in != out (the paper's convention).
     extra = LastLevelP6P7(8 * width if p6_from_c5 else fpn_channels, fpn_channels)
@@ -255,15 +258,19 @@ def make_narrow(path, p6_from_c5, width=4, fpn_channels=8, num_classes=3, size=(
             m.running_var.uniform_(0.5, 1.5)
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
-    x = torch.from_numpy(uniform_pm1("input", 0, 3 * size[0] * size[1]).astype(np.float32))
-    x = x.reshape(1, 3, *size)
-    with torch.no_grad():
-        feats = list(model.backbone(x).values())
-        head = model.head(feats)
+    def run(h, w):
+        x = torch.from_numpy(uniform_pm1("input", 0, 3 * h * w).astype(np.float32))
+        with torch.no_grad():
+            feats = list(model.backbone(x.reshape(1, 3, h, w)).values())
+            return feats, model.head(feats)
+
+    feats, head = run(*size)
+    odd_feats, odd_head = run(*odd)  # sides not multiples of 32: uneven top-down sizes
     rng = np.random.default_rng(3)
     with h5py.File(path, "w") as f:
         for k, v in dict(width=width, fpn_channels=fpn_channels, num_classes=num_classes,
-                         input_h=size[0], input_w=size[1], p6_from_c5=int(p6_from_c5)).items():
+                         input_h=size[0], input_w=size[1], odd_h=odd[0], odd_w=odd[1],
+                         p6_from_c5=int(p6_from_c5)).items():
             f.attrs[k] = v
         f.attrs["torchvision"] = torchvision.__version__
         names = []
@@ -274,6 +281,7 @@ def make_narrow(path, p6_from_c5, width=4, fpn_channels=8, num_classes=3, size=(
             names.append(name)
         f.create_dataset("names", data=np.array(names, dtype=h5py.string_dtype()))
         write_outputs(f, feats, head, rng)
+        write_outputs(f, odd_feats, odd_head, rng, "odd/")
 
 
 def main():

@@ -26,18 +26,22 @@
 #include "tests/tv_fixture.h"
 #include "tests/tv_weights.h"
 
-/* The FPN levels and head outputs of m's last forward (one image) against the fixture. */
-static void check_outputs(hid_t f, const retinanet *m)
+/* The FPN levels and head outputs of m's last forward (one image) against the fixture's
+ * summaries under prefix ("" or "odd/"). */
+static void check_outputs(hid_t f, const retinanet *m, const char *prefix)
 {
-    static const char *levels[FPN_LEVELS] = {"fpn/P3", "fpn/P4", "fpn/P5", "fpn/P6", "fpn/P7"};
+    char name[64];
     for (int l = 0; l < FPN_LEVELS; l++) {
         int64_t shape[4] = {1, m->cfg.fpn_channels, m->fpn.h[l], m->fpn.w[l]};
-        tvf_check_summary(f, levels[l], m->fpn.p[l], shape, 4);
+        snprintf(name, sizeof name, "%sfpn/P%d", prefix, l + 3);
+        tvf_check_summary(f, name, m->fpn.p[l], shape, 4);
     }
     int64_t cls[3] = {1, m->num_anchors_total, m->cfg.num_classes};
     int64_t box[3] = {1, m->num_anchors_total, 4};
-    tvf_check_summary(f, "head/cls_logits", m->cls_logits, cls, 3);
-    tvf_check_summary(f, "head/bbox_regression", m->bbox_regression, box, 3);
+    snprintf(name, sizeof name, "%shead/cls_logits", prefix);
+    tvf_check_summary(f, name, m->cls_logits, cls, 3);
+    snprintf(name, sizeof name, "%shead/bbox_regression", prefix);
+    tvf_check_summary(f, name, m->bbox_regression, box, 3);
 }
 
 /* Anchors and post-processing of m's last forward against torchvision's detections. */
@@ -135,7 +139,7 @@ static retinanet *parity_run(const char *fixture, hid_t *file_out)
     ck_assert_int_eq(rw, (int)resized[1]);
     retinanet_plan(m, 1, ph, pw, 0);
     retinanet_forward(m, x);
-    check_outputs(f, m);
+    check_outputs(f, m, "");
     check_detections(f, m, rh, rw, img.height, img.width);
     free(input);
     free(resized);
@@ -186,7 +190,15 @@ static void check_narrow(const char *fixture)
     tvw_uniform_pm1("input", 0, (size_t)3 * h * w, x);
     retinanet_plan(m, 1, h, w, 0);
     retinanet_forward(m, x);
-    check_outputs(f, m);
+    check_outputs(f, m, "");
+    int oh = tvf_attr_int(f, "odd_h"), ow = tvf_attr_int(f, "odd_w");
+    float *odd = malloc(sizeof(float) * 3 * oh * ow);
+    tvw_uniform_pm1("input", 0, (size_t)3 * oh * ow, odd);
+    retinanet_plan(m, 1, oh, ow, 0);
+    retinanet_forward(m, odd);
+    ck_assert_int_eq(m->fpn.h[0], 9);  // ceil(70 / 8): P4 is 5 high, so P3 is no 2x of it
+    check_outputs(f, m, "odd/");
+    free(odd);
 
     /* Round trip: the saved file holds exactly torchvision's names, shapes and values. */
     char *dir = test_tmpdir(), *copy = test_path_in(dir, "copy.h5");
