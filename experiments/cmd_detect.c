@@ -344,14 +344,9 @@ static void detect_print(const detect_config *c, const detect_image *im, const d
     }
 }
 
-/* The forward dump of DESIGN.md, written atomically. 0, or -1 after a message. */
-static int detect_write_dump(const char *path, const detect_image *im, const detect_run *r,
-                             const char *preset)
+/* The datasets of the forward dump into f. 0, or -1 with a message in err. */
+static int detect_dump_arrays(hid_t f, const detect_run *r, char *err, size_t errsize)
 {
-    char tmp[RD_CLI_STR + 64], err[512];
-    hid_t f = h5_create_atomic(path, tmp, sizeof tmp);
-    if (f < 0)
-        return -1;
     const retinanet *m = r->m;
     int64_t a = m->num_anchors_total, k = m->cfg.num_classes, nd = r->ndet;
     float *boxes = rd_malloc(sizeof(float) * 4 * (size_t)(nd + 1), "dump boxes");
@@ -370,31 +365,40 @@ static int detect_write_dump(const char *path, const detect_image *im, const det
         snprintf(name, sizeof name, "fpn/P%d", l + 3);
         int64_t dims[4] = {1, m->cfg.fpn_channels, m->fpn.h[l], m->fpn.w[l]};
         st = checkpoint_write_array(f, name, H5T_NATIVE_FLOAT, 4, dims, m->fpn.p[l], err,
-                                    sizeof err);
+                                    errsize);
     }
-    int64_t cls[3] = {1, a, k}, reg[3] = {1, a, 4}, anc[2] = {a, 4}, bx[2] = {nd, 4}, n1[1] = {nd};
-    if (st == 0)
-        st = checkpoint_write_array(f, "head/cls_logits", H5T_NATIVE_FLOAT, 3, cls,
-                                    m->cls_logits, err, sizeof err);
-    if (st == 0)
-        st = checkpoint_write_array(f, "head/bbox_regression", H5T_NATIVE_FLOAT, 3, reg,
-                                    m->bbox_regression, err, sizeof err);
-    if (st == 0)
-        st = checkpoint_write_array(f, "anchors/anchors", H5T_NATIVE_FLOAT, 2, anc, r->anchors,
-                                    err, sizeof err);
-    if (st == 0)
-        st = checkpoint_write_array(f, "detections/boxes", H5T_NATIVE_FLOAT, 2, bx, boxes, err,
-                                    sizeof err);
-    if (st == 0)
-        st = checkpoint_write_array(f, "detections/scores", H5T_NATIVE_FLOAT, 1, n1, scores, err,
-                                    sizeof err);
-    if (st == 0)
-        st = checkpoint_write_array(f, "detections/labels", H5T_NATIVE_INT64, 1, n1, labels, err,
-                                    sizeof err);
+    const struct {
+        const char *name;
+        hid_t type;
+        int ndim;
+        int64_t dims[3];
+        const void *data;
+    } arrays[] = {
+        {"head/cls_logits", H5T_NATIVE_FLOAT, 3, {1, a, k}, m->cls_logits},
+        {"head/bbox_regression", H5T_NATIVE_FLOAT, 3, {1, a, 4}, m->bbox_regression},
+        {"anchors/anchors", H5T_NATIVE_FLOAT, 2, {a, 4, 0}, r->anchors},
+        {"detections/boxes", H5T_NATIVE_FLOAT, 2, {nd, 4, 0}, boxes},
+        {"detections/scores", H5T_NATIVE_FLOAT, 1, {nd, 0, 0}, scores},
+        {"detections/labels", H5T_NATIVE_INT64, 1, {nd, 0, 0}, labels},
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0] && st == 0; i++)
+        st = checkpoint_write_array(f, arrays[i].name, arrays[i].type, arrays[i].ndim,
+                                    arrays[i].dims, arrays[i].data, err, errsize);
     free(boxes);
     free(scores);
     free(labels);
-    if (st < 0) {
+    return st;
+}
+
+/* The forward dump of DESIGN.md, written atomically. 0, or -1 after a message. */
+static int detect_write_dump(const char *path, const detect_image *im, const detect_run *r,
+                             const char *preset)
+{
+    char tmp[RD_CLI_STR + 64], err[512];
+    hid_t f = h5_create_atomic(path, tmp, sizeof tmp);
+    if (f < 0)
+        return -1;
+    if (detect_dump_arrays(f, r, err, sizeof err) < 0) {
         h5_discard(f, tmp);
         rd_error("--dump '%s': %s", path, err);
         return -1;
@@ -404,8 +408,8 @@ static int detect_write_dump(const char *path, const detect_image *im, const det
     h5_attr_int64(f, "image_width", im->width);
     h5_attr_int64(f, "resized_height", r->rh);
     h5_attr_int64(f, "resized_width", r->rw);
-    h5_attr_int64(f, "input_height", m->h);
-    h5_attr_int64(f, "input_width", m->w);
+    h5_attr_int64(f, "input_height", r->m->h);
+    h5_attr_int64(f, "input_width", r->m->w);
     h5_attr_string(f, "version", rankdet_version());
     h5_commit(f, tmp, path);
     return 0;

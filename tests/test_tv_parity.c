@@ -167,40 +167,11 @@ START_TEST(test_parity_resnet18)
 }
 END_TEST
 
-/* A real torchvision state_dict (narrow model, torchvision's init, random BatchNorm statistics)
- * loads by name, gives torchvision's outputs, and saves back to the same names and values. */
-static void check_narrow(const char *fixture)
+/* Saving m (loaded from fixture file f) gives exactly torchvision's names, in its order, with
+ * the same shapes and values. */
+static void check_round_trip(hid_t f, const retinanet *m)
 {
-    hid_t f = tvf_open(fixture);
-    retinanet_config c;
-    retinanet_config_default(&c, 0);
-    c.depth = 18;
-    c.width = tvf_attr_int(f, "width");
-    c.fpn_channels = tvf_attr_int(f, "fpn_channels");
-    c.num_classes = tvf_attr_int(f, "num_classes");
-    c.p6_from_c5 = tvf_attr_int(f, "p6_from_c5");
-    char path[256], err[4096];
-    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
-    int h = tvf_attr_int(f, "input_h"), w = tvf_attr_int(f, "input_w");
-    H5Fclose(f);  // HDF5 opens a file once per access property list
-    retinanet *m = retinanet_create_inference(&c);
-    ck_assert_msg(checkpoint_load(path, m, err, sizeof err) == 0, "%s", err);
-    f = tvf_open(fixture);
-    float *x = malloc(sizeof(float) * 3 * h * w);
-    tvw_uniform_pm1("input", 0, (size_t)3 * h * w, x);
-    retinanet_plan(m, 1, h, w, 0);
-    retinanet_forward(m, x);
-    check_outputs(f, m, "");
-    int oh = tvf_attr_int(f, "odd_h"), ow = tvf_attr_int(f, "odd_w");
-    float *odd = malloc(sizeof(float) * 3 * oh * ow);
-    tvw_uniform_pm1("input", 0, (size_t)3 * oh * ow, odd);
-    retinanet_plan(m, 1, oh, ow, 0);
-    retinanet_forward(m, odd);
-    ck_assert_int_eq(m->fpn.h[0], 9);  // ceil(70 / 8): P4 is 5 high, so P3 is no 2x of it
-    check_outputs(f, m, "odd/");
-    free(odd);
-
-    /* Round trip: the saved file holds exactly torchvision's names, shapes and values. */
+    char err[4096];
     char *dir = test_tmpdir(), *copy = test_path_in(dir, "copy.h5");
     ck_assert_msg(checkpoint_save(copy, m, err, sizeof err) == 0, "%s", err);
     hid_t g = H5Fopen(copy, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -238,6 +209,42 @@ static void check_narrow(const char *fixture)
     remove(dir);
     free(copy);
     free(dir);
+}
+
+/* A real torchvision state_dict (narrow model, torchvision's init, random BatchNorm statistics)
+ * loads by name, gives torchvision's outputs, and saves back to the same names and values. */
+static void check_narrow(const char *fixture)
+{
+    hid_t f = tvf_open(fixture);
+    retinanet_config c;
+    retinanet_config_default(&c, 0);
+    c.depth = 18;
+    c.width = tvf_attr_int(f, "width");
+    c.fpn_channels = tvf_attr_int(f, "fpn_channels");
+    c.num_classes = tvf_attr_int(f, "num_classes");
+    c.p6_from_c5 = tvf_attr_int(f, "p6_from_c5");
+    char path[256], err[4096];
+    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
+    int h = tvf_attr_int(f, "input_h"), w = tvf_attr_int(f, "input_w");
+    H5Fclose(f);  // HDF5 opens a file once per access property list
+    retinanet *m = retinanet_create_inference(&c);
+    ck_assert_msg(checkpoint_load(path, m, err, sizeof err) == 0, "%s", err);
+    f = tvf_open(fixture);
+    float *x = malloc(sizeof(float) * 3 * h * w);
+    tvw_uniform_pm1("input", 0, (size_t)3 * h * w, x);
+    retinanet_plan(m, 1, h, w, 0);
+    retinanet_forward(m, x);
+    check_outputs(f, m, "");
+    int oh = tvf_attr_int(f, "odd_h"), ow = tvf_attr_int(f, "odd_w");
+    float *odd = malloc(sizeof(float) * 3 * oh * ow);
+    tvw_uniform_pm1("input", 0, (size_t)3 * oh * ow, odd);
+    retinanet_plan(m, 1, oh, ow, 0);
+    retinanet_forward(m, odd);
+    ck_assert_int_eq(m->fpn.h[0], 9);  // ceil(70 / 8): P4 is 5 high, so P3 is no 2x of it
+    check_outputs(f, m, "odd/");
+    free(odd);
+
+    check_round_trip(f, m);
     free(x);
     H5Fclose(f);
     retinanet_destroy(m);
