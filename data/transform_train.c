@@ -224,33 +224,21 @@ static float clamp255(float v)
 typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
-static inline v8f v8_splat(float x)
-{
-    return (v8f){x, x, x, x, x, x, x, x};
-}
-
-static inline v8f v8_select(v8i m, v8f a, v8f b)
-{
-    return (v8f)(((v8i)a & m) | ((v8i)b & ~m));
-}
-
-static inline v8f v8_min(v8f a, v8f b)
-{
-    return v8_select(a < b, a, b);
-}
-
-static inline v8f v8_max(v8f a, v8f b)
-{
-    return v8_select(a > b, a, b);
-}
+/* Macros, not functions: a 32-byte vector passed by value changes the ABI on a target without
+ * AVX (the DEBUG build's), which -Wpsabi reports. */
+#define V8(x) ((v8f){(x), (x), (x), (x), (x), (x), (x), (x)})
+#define V8_SELECT(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
+#define V8_MIN(a, b) V8_SELECT((a) < (b), (a), (b))
+#define V8_MAX(a, b) V8_SELECT((a) > (b), (a), (b))
 
 /* One channel back from HSV: v - v·s·clamp(min(k, 4 - k), 0, 1), k = (n + H/60) mod 6. */
-static inline v8f hsv_channel(v8f v, v8f vs, v8f q, float n)
+static inline void hsv_channel(v8f *out, const v8f *v, const v8f *vs, const v8f *q, float n)
 {
-    v8f k = q + v8_splat(n);
-    k = v8_select(k >= v8_splat(6.0f), k - v8_splat(6.0f), k);
-    v8f t = v8_max(v8_min(v8_min(k, v8_splat(4.0f) - k), v8_splat(1.0f)), v8_splat(0.0f));
-    return v - vs * t;
+    v8f k = *q + V8(n);
+    k = V8_SELECT(k >= V8(6.0f), k - V8(6.0f), k);
+    v8f t = V8_MIN(k, V8(4.0f) - k);
+    t = V8_MAX(V8_MIN(t, V8(1.0f)), V8(0.0f));
+    *out = *v - *vs * t;
 }
 
 /* cv2's float HSV (H in degrees, S in [0, 1], V in the pixel scale) of 8 pixels: S scaled (at
@@ -258,20 +246,20 @@ static inline v8f hsv_channel(v8f v, v8f vs, v8f q, float n)
 static void hsv_shift8(v8f *r, v8f *g, v8f *b, float sat, float hue)
 {
     v8f R = *r, G = *g, B = *b;
-    v8f v = v8_max(R, v8_max(G, B)), delta = v - v8_min(R, v8_min(G, B));
+    v8f v = V8_MAX(R, V8_MAX(G, B)), delta = v - V8_MIN(R, V8_MIN(G, B));
     // no division by zero: delta = 0 makes every hue term 0, v = 0 makes s 0
-    v8f s = delta / v8_max(v, v8_splat(1e-20f)), inv = v8_splat(60.0f) / v8_max(delta, v8_splat(1e-20f));
-    v8f hr = (G - B) * inv, hg = v8_splat(120.0f) + (B - R) * inv;
-    v8f hb = v8_splat(240.0f) + (R - G) * inv;
-    hr = v8_select(hr < v8_splat(0.0f), hr + v8_splat(360.0f), hr);
-    v8f h = v8_select(v == R, hr, v8_select(v == G, hg, hb)) + v8_splat(hue);
-    h = v8_select(h >= v8_splat(360.0f), h - v8_splat(360.0f), h);
-    h = v8_select(h < v8_splat(0.0f), h + v8_splat(360.0f), h);
-    s = v8_min(s * v8_splat(sat), v8_splat(1.0f));
-    v8f q = h / v8_splat(60.0f), vs = v * s;
-    *r = hsv_channel(v, vs, q, 5.0f);
-    *g = hsv_channel(v, vs, q, 3.0f);
-    *b = hsv_channel(v, vs, q, 1.0f);
+    v8f s = delta / V8_MAX(v, V8(1e-20f)), inv = V8(60.0f) / V8_MAX(delta, V8(1e-20f));
+    v8f hr = (G - B) * inv, hg = V8(120.0f) + (B - R) * inv;
+    v8f hb = V8(240.0f) + (R - G) * inv;
+    hr = V8_SELECT(hr < V8(0.0f), hr + V8(360.0f), hr);
+    v8f h = V8_SELECT(v == R, hr, V8_SELECT(v == G, hg, hb)) + V8(hue);
+    h = V8_SELECT(h >= V8(360.0f), h - V8(360.0f), h);
+    h = V8_SELECT(h < V8(0.0f), h + V8(360.0f), h);
+    s = V8_MIN(s * V8(sat), V8(1.0f));
+    v8f q = h / V8(60.0f), vs = v * s;
+    hsv_channel(r, &v, &vs, &q, 5.0f);
+    hsv_channel(g, &v, &vs, &q, 3.0f);
+    hsv_channel(b, &v, &vs, &q, 1.0f);
 }
 
 static void distort_hsv(float *r, float *g, float *b, int n, float sat, float hue)
@@ -285,7 +273,7 @@ static void distort_hsv(float *r, float *g, float *b, int n, float sat, float hu
     }
     if (i < n) {  // the tail, padded with zeros
         size_t m = sizeof(float) * (size_t)(n - i);
-        v8f vr = v8_splat(0.0f), vg = vr, vb = vr;
+        v8f vr = V8(0.0f), vg = vr, vb = vr;
         memcpy(&vr, r + i, m), memcpy(&vg, g + i, m), memcpy(&vb, b + i, m);
         hsv_shift8(&vr, &vg, &vb, sat, hue);
         memcpy(r + i, &vr, m), memcpy(g + i, &vg, m), memcpy(b + i, &vb, m);
@@ -293,11 +281,12 @@ static void distort_hsv(float *r, float *g, float *b, int n, float sat, float hu
 }
 
 /* clamp(clamp(x · mul) + add) + 1/2, the clamps to [0, 255]: ready to truncate to 8 bits. */
-static inline v8f contrast_add8(v8f x, float mul, float add)
+static inline void contrast_add8(v8f *x, float mul, float add)
 {
-    const v8f lo = v8_splat(0.0f), hi = v8_splat(255.0f);
-    x = v8_max(v8_min(x * v8_splat(mul), hi), lo) + v8_splat(add);
-    return v8_max(v8_min(x, hi), lo) + v8_splat(0.5f);
+    v8f y = V8_MIN(*x * V8(mul), V8(255.0f));
+    y = V8_MAX(y, V8(0.0f)) + V8(add);
+    y = V8_MIN(y, V8(255.0f));
+    *x = V8_MAX(y, V8(0.0f)) + V8(0.5f);
 }
 
 static void contrast_add_round(float *f, int n, float mul, float add)
@@ -306,14 +295,14 @@ static void contrast_add_round(float *f, int n, float mul, float add)
     for (; i + 8 <= n; i += 8) {
         v8f x;
         memcpy(&x, f + i, sizeof x);
-        x = contrast_add8(x, mul, add);
+        contrast_add8(&x, mul, add);
         memcpy(f + i, &x, sizeof x);
     }
     if (i < n) {
         size_t m = sizeof(float) * (size_t)(n - i);
-        v8f x = v8_splat(0.0f);
+        v8f x = V8(0.0f);
         memcpy(&x, f + i, m);
-        x = contrast_add8(x, mul, add);
+        contrast_add8(&x, mul, add);
         memcpy(f + i, &x, m);
     }
 }
