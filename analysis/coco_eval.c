@@ -324,28 +324,35 @@ static void coco_cat_work_free(coco_cat_work *w)
     free(w->gtm);
 }
 
-/* accumulate() for one category, one area range, one maxDet and one threshold, over the
- * detections in score order perm[n]; rc and pr have n slots. */
-static void coco_accumulate_one(const coco_cat_work *w, const int32_t *perm, int64_t n, int a,
-                                int m, int t, double *rc, double *pr, double *prec_out,
-                                size_t prec_stride, double *recall_out)
+/* Scratch of one category's accumulation, n slots each. */
+typedef struct coco_acc_work {
+    int32_t *sel;           // kept detections with rank < maxDet, in score order
+    uint16_t *mt, *ig;      // their matched / ignored bits for one area range
+    double *tpc, *cnt;      // cumulative true positives and non-ignored detections
+    double *rc, *pr;
+} coco_acc_work;
+
+/* accumulate() for one category, area range, maxDet and threshold t over the nd detections
+ * whose bits are in w->mt, w->ig (score order): recall into *recall_out, the 101 sampled
+ * precisions into prec_out[r * prec_stride]. tp / (tp + fp + eps) with tp + fp counted
+ * exactly, divided in a separate loop that the compiler vectorises (same roundings). */
+static void coco_accumulate_one(coco_acc_work *w, int64_t nd, double npig, int t,
+                                double *prec_out, size_t prec_stride, double *recall_out)
 {
-    double tp = 0, fp = 0, npig = (double)w->npig[a];
-    int64_t nd = 0;
     uint16_t bit = (uint16_t)(1u << t);
-    for (int64_t j = 0; j < n; j++) {
-        const coco_kept_det *d = &w->kept[perm[j]];
-        if (d->rank >= coco_max_dets[m])
-            continue;
-        if (!(d->ignored[a] & bit)) {
-            if (d->matched[a] & bit)
-                tp += 1;
-            else
-                fp += 1;
+    double tp = 0, cnt = 0;
+    for (int64_t j = 0; j < nd; j++) {
+        if (!(w->ig[j] & bit)) {
+            cnt += 1;
+            tp += (w->mt[j] & bit) ? 1 : 0;
         }
-        rc[nd] = tp / npig;
-        pr[nd] = tp / (fp + tp + DBL_EPSILON);
-        nd++;
+        w->tpc[j] = tp;
+        w->cnt[j] = cnt;
+    }
+    double *rc = w->rc, *pr = w->pr;
+    for (int64_t j = 0; j < nd; j++) {
+        rc[j] = w->tpc[j] / npig;
+        pr[j] = w->tpc[j] / (w->cnt[j] + DBL_EPSILON);
     }
     *recall_out = nd ? rc[nd - 1] : 0.0;
     for (int64_t i = nd - 1; i > 0; i--)
@@ -358,6 +365,44 @@ static void coco_accumulate_one(const coco_cat_work *w, const int32_t *perm, int
             pi++;
         prec_out[(size_t)r * prec_stride] = pi < nd ? pr[pi] : 0.0;
     }
+}
+
+/* Every area range, maxDet and threshold of category k over its kept detections in score
+ * order perm[n]. */
+static void coco_accumulate_category(const coco_cat_work *cw, const int32_t *perm, int64_t n,
+                                     int64_t k, int64_t K, coco_eval_result *out)
+{
+    coco_acc_work w;
+    size_t bytes = (size_t)(n > 0 ? n : 1);
+    w.sel = rd_malloc(bytes * sizeof *w.sel, "COCO accumulation");
+    w.mt = rd_malloc(bytes * sizeof *w.mt, "COCO accumulation");
+    w.ig = rd_malloc(bytes * sizeof *w.ig, "COCO accumulation");
+    double *d = rd_malloc(4 * bytes * sizeof *d, "COCO accumulation");
+    w.tpc = d, w.cnt = d + bytes, w.rc = d + 2 * bytes, w.pr = d + 3 * bytes;
+    size_t prec_stride = (size_t)K * COCO_EVAL_A * COCO_EVAL_M;
+    for (int m = 0; m < COCO_EVAL_M; m++) {
+        int64_t nd = 0;
+        for (int64_t j = 0; j < n; j++)
+            if (cw->kept[perm[j]].rank < coco_max_dets[m])
+                w.sel[nd++] = perm[j];
+        for (int a = 0; a < COCO_EVAL_A; a++) {
+            if (cw->npig[a] == 0)
+                continue;  // -1 stays: no ground truth to find
+            for (int64_t j = 0; j < nd; j++) {
+                w.mt[j] = cw->kept[w.sel[j]].matched[a];
+                w.ig[j] = cw->kept[w.sel[j]].ignored[a];
+            }
+            size_t at = (size_t)k * COCO_EVAL_A * COCO_EVAL_M + (size_t)a * COCO_EVAL_M + m;
+            for (int t = 0; t < COCO_EVAL_T; t++)
+                coco_accumulate_one(&w, nd, (double)cw->npig[a], t,
+                                    out->precision + (size_t)t * COCO_EVAL_R * prec_stride + at,
+                                    prec_stride, out->recall + (size_t)t * prec_stride + at);
+        }
+    }
+    free(w.sel);
+    free(w.mt);
+    free(w.ig);
+    free(d);
 }
 
 static void coco_eval_category(const coco_eval_ctx *c, int64_t k, coco_eval_result *out)
@@ -384,28 +429,12 @@ static void coco_eval_category(const coco_eval_ctx *c, int64_t k, coco_eval_resu
     int64_t n = w.nkept;
     int32_t *perm = rd_malloc((size_t)n * sizeof *perm, "COCO category order");
     int32_t *tmp = rd_malloc((size_t)n * sizeof *tmp, "COCO category order");
-    double *rc = rd_malloc((size_t)n * sizeof *rc, "COCO recall");
-    double *pr = rd_malloc((size_t)n * sizeof *pr, "COCO precision");
     for (int64_t j = 0; j < n; j++)
         perm[j] = (int32_t)j;
     coco_sort_desc(w.score, perm, tmp, n);
-    int64_t K = c->K;
-    size_t prec_stride = (size_t)K * COCO_EVAL_A * COCO_EVAL_M;
-    for (int a = 0; a < COCO_EVAL_A; a++) {
-        if (w.npig[a] == 0)
-            continue;  // -1 stays: no ground truth to find
-        for (int m = 0; m < COCO_EVAL_M; m++)
-            for (int t = 0; t < COCO_EVAL_T; t++) {
-                size_t at = (size_t)k * COCO_EVAL_A * COCO_EVAL_M + (size_t)a * COCO_EVAL_M + m;
-                double *prec = out->precision + (size_t)t * COCO_EVAL_R * prec_stride + at;
-                double *rec = out->recall + (size_t)t * prec_stride + at;
-                coco_accumulate_one(&w, perm, n, a, m, t, rc, pr, prec, prec_stride, rec);
-            }
-    }
+    coco_accumulate_category(&w, perm, n, k, c->K, out);
     free(perm);
     free(tmp);
-    free(rc);
-    free(pr);
     coco_cat_work_free(&w);
 }
 

@@ -149,56 +149,170 @@ char *coco_json_read_file(const char *path, size_t *len, char *err, size_t errsi
     return buf;
 }
 
-/* Parse text; on a syntax error the message gives the line and column where cJSON stopped
- * (the last character when the text ends early). */
-static cJSON *coco_json_parse_text(const char *text, size_t len, const char *name, char *err,
-                                   size_t errsize)
+/* A JSON text being read, and the name messages give it. */
+typedef struct coco_json_text {
+    const char *text, *end;
+    const char *name;
+    char *err;
+    size_t errsize;
+} coco_json_text;
+
+/* "NAME: malformed JSON at line L, column C" for the character at `at` (the last one when the
+ * text ends early). Returns -1. */
+static int coco_json_syntax(const coco_json_text *t, const char *at)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root != NULL)
-        return root;
-    if (end == NULL || end < text || end > text + len)
-        end = text;
+    size_t len = (size_t)(t->end - t->text);
+    if (at == NULL || at < t->text || at >= t->end)
+        at = len ? t->end - 1 : t->text;
     long line = 1, col = 1;
-    for (const char *c = text; c < end; c++, col++)
+    for (const char *c = t->text; c < at; c++, col++)
         if (*c == '\n')
             line++, col = 0;
-    if (len == 0)
-        snprintf(err, errsize, "%s: malformed JSON: the file is empty", name);
-    else
-        snprintf(err, errsize, "%s: malformed JSON at line %ld, column %ld%s", name, line, col,
-                 end + 1 >= text + len ? " (the end of the text)" : "");
+    snprintf(t->err, t->errsize, "%s: malformed JSON at line %ld, column %ld%s", t->name, line,
+             col, at + 1 >= t->end ? " (the end of the text)" : "");
+    return -1;
+}
+
+static const char *coco_json_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Characters the bracket scan stops at: 1 quote, 2 opening, 3 closing bracket. */
+static const unsigned char coco_json_stops[256] = {['"'] = 1, ['{'] = 2, ['['] = 2,
+                                                   ['}'] = 3, [']'] = 3};
+
+/* The end of the JSON value starting at p, found by its brackets and strings only (cJSON
+ * checks the rest); NULL when the text ends first. */
+static const char *coco_json_value_end(const char *p, const char *end)
+{
+    int depth = 0;
+    if (p < end && *p != '"' && *p != '{' && *p != '[') {
+        while (p < end && !strchr(",]}: \t\r\n", *p) && *p != '\0')
+            p++;
+        return p;
+    }
+    for (; p < end; p++) {
+        while (p < end && !coco_json_stops[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            return NULL;
+        unsigned char c = coco_json_stops[(unsigned char)*p];
+        if (c == 1) {
+            for (p++; p < end && *p != '"'; p++)
+                p += *p == '\\';
+            if (p >= end)
+                return NULL;
+            if (depth == 0)
+                return p + 1;
+        } else if (c == 2) {
+            depth++;
+        } else if (--depth == 0) {
+            return p + 1;
+        }
+    }
     return NULL;
 }
 
-/* root[key] must be an array (or absent when optional: *out = NULL). */
-static int coco_json_top_array(const cJSON *root, const char *key, int required,
-                               const char *name, const cJSON **out, char *err, size_t errsize)
+/* The kind of the value starting with c, in words. */
+static const char *coco_json_kind_at(char c)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, key);
-    *out = NULL;
-    if (a == NULL && !required)
-        return 0;
-    if (a == NULL) {
-        snprintf(err, errsize, "%s: no \"%s\" array: not a COCO instances file", name, key);
-        return -1;
-    }
-    if (!cJSON_IsArray(a)) {
-        snprintf(err, errsize, "%s: \"%s\" is %s, expected an array", name, key,
-                 coco_json_kind(a));
-        return -1;
-    }
-    *out = a;
-    return 0;
+    return c == '{' ? "an object" : c == '[' ? "an array" : c == '"' ? "a string"
+         : c == 't' || c == 'f' ? "a boolean" : c == 'n' ? "null" : "a number";
 }
 
-static int64_t coco_json_count(const cJSON *a)
+/* Called with each element of an array (parsed by cJSON, freed after the call) and its
+ * position; 0 or -1 after a message. */
+typedef int (*coco_json_element_fn)(const cJSON *e, int64_t index, void *ctx);
+
+/* Parse [p, p_end) as one value with cJSON; NULL after a message. */
+static cJSON *coco_json_parse_span(const coco_json_text *t, const char *p, const char *p_end)
 {
+    const char *stop = NULL;
+    cJSON *v = cJSON_ParseWithLengthOpts(p, (size_t)(p_end - p), &stop, 0);
+    if (v != NULL && stop == p_end)
+        return v;
+    cJSON_Delete(v);
+    coco_json_syntax(t, stop != NULL && stop >= p && stop <= p_end ? stop : p);
+    return NULL;
+}
+
+/* The array whose '[' is at p: without fn, its element count; with fn, each element parsed
+ * on its own (never the whole array at once) and handed to fn. Returns the count, or -1
+ * after a message. */
+static int64_t coco_json_each(const coco_json_text *t, const char *p, coco_json_element_fn fn,
+                              void *ctx)
+{
+    const char *q = coco_json_ws(p + 1, t->end);
     int64_t n = 0;
-    for (const cJSON *e = a ? a->child : NULL; e != NULL; e = e->next)
+    if (q < t->end && *q == ']')
+        return 0;
+    for (;;) {
+        q = coco_json_ws(q, t->end);
+        const char *e = coco_json_value_end(q, t->end);
+        if (e == NULL || e == q)
+            return coco_json_syntax(t, e == NULL ? t->end : q);
+        if (fn != NULL) {
+            cJSON *v = coco_json_parse_span(t, q, e);
+            int rc = v != NULL ? fn(v, n, ctx) : -1;
+            cJSON_Delete(v);
+            if (rc != 0)
+                return -1;
+        }
         n++;
-    return n;
+        q = coco_json_ws(e, t->end);
+        if (q < t->end && *q == ',') {
+            q++;
+            continue;
+        }
+        if (q < t->end && *q == ']')
+            return n;
+        return coco_json_syntax(t, q);
+    }
+}
+
+/* The start of the text's one value (after whitespace and a UTF-8 byte order mark), or NULL
+ * with a message when there is none. */
+static const char *coco_json_start(const coco_json_text *t)
+{
+    const char *p = t->text;
+    if (t->end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    p = coco_json_ws(p, t->end);
+    if (p == t->end)
+        snprintf(t->err, t->errsize, "%s: malformed JSON: the file is empty", t->name);
+    return p == t->end ? NULL : p;
+}
+
+/* After the value ending at p only whitespace may follow; 0, or -1 after a message. */
+static int coco_json_finish(const coco_json_text *t, const char *p)
+{
+    p = coco_json_ws(p, t->end);
+    return p == t->end ? 0 : coco_json_syntax(t, p);
+}
+
+/* Strings copied out of the parsed elements (which are freed one by one). */
+typedef struct coco_json_pool {
+    char *buf;
+    size_t used, cap;
+} coco_json_pool;
+
+/* Offset of a copy of s in the pool ("" is offset 0). */
+static size_t coco_json_pool_add(coco_json_pool *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (n == 1)
+        return 0;
+    if (p->used + n > p->cap) {
+        p->cap = 2 * (p->used + n) + 256;
+        p->buf = realloc(p->buf, p->cap);
+        RD_CHECK(p->buf != NULL, "out of memory for COCO names");
+    }
+    memcpy(p->buf + p->used, s, n);
+    p->used += n;
+    return p->used - n;
 }
 
 /* The element must be an object. */
@@ -377,97 +491,177 @@ int64_t coco_id_index_find(const coco_id_index *ix, int64_t id)
     return (lo < ix->n && ix->ids[lo] == id) ? ix->pos[lo] : -1;
 }
 
-/* Copy every file_name and name into one owned pool and point at it (the tree goes away). */
-static void coco_json_pool_strings(coco_instances *c)
-{
-    size_t total = 1;
-    for (int64_t i = 0; i < c->nimages; i++)
-        total += strlen(c->images[i].file_name) + 1;
-    for (int64_t i = 0; i < c->ncategories; i++)
-        total += strlen(c->categories[i].name) + 1;
-    char *pool = rd_malloc(total, "COCO names"), *at = pool;
-    *at++ = '\0';
-    for (int64_t i = 0; i < c->nimages; i++) {
-        size_t n = strlen(c->images[i].file_name) + 1;
-        memcpy(at, c->images[i].file_name, n);
-        c->images[i].file_name = n > 1 ? at : pool;
-        at += n;
-    }
-    for (int64_t i = 0; i < c->ncategories; i++) {
-        size_t n = strlen(c->categories[i].name) + 1;
-        memcpy(at, c->categories[i].name, n);
-        c->categories[i].name = n > 1 ? at : pool;
-        at += n;
-    }
-    c->strings = pool;
-}
+/* Where the elements of an instances file go while they are parsed. */
+typedef struct coco_json_sink {
+    coco_instances *c;
+    coco_json_place place;
+    coco_json_pool pool;
+    size_t *image_names, *category_names;  // pool offsets
+} coco_json_sink;
 
-/* Parse images and categories, then index their ids. */
-static int coco_json_parse_tables(const cJSON *root, const char *name, coco_instances *c,
-                                  char *err, size_t errsize)
+static int coco_json_image_fn(const cJSON *e, int64_t i, void *ctx)
 {
-    const cJSON *images, *cats;
-    if (coco_json_top_array(root, "images", 1, name, &images, err, errsize) != 0 ||
-        coco_json_top_array(root, "categories", 1, name, &cats, err, errsize) != 0)
+    coco_json_sink *s = ctx;
+    s->place.index = i;
+    if (coco_json_parse_image(e, &s->place, &s->c->images[i]) != 0)
         return -1;
-    c->nimages = coco_json_count(images);
-    c->images = rd_calloc((size_t)c->nimages, sizeof *c->images, "COCO images");
-    coco_json_place p = {name, "images", 0, err, errsize};
-    for (const cJSON *e = images->child; e != NULL; e = e->next, p.index++)
-        if (coco_json_parse_image(e, &p, &c->images[p.index]) != 0)
-            return -1;
-    c->ncategories = coco_json_count(cats);
-    c->categories = rd_calloc((size_t)c->ncategories, sizeof *c->categories, "COCO categories");
-    p = (coco_json_place){name, "categories", 0, err, errsize};
-    for (const cJSON *e = cats->child; e != NULL; e = e->next, p.index++)
-        if (coco_json_parse_category(e, &p, &c->categories[p.index]) != 0)
-            return -1;
-    coco_json_pool_strings(c);
-    if (coco_id_index_build(&c->image_index, &c->images[0].id, sizeof *c->images, c->nimages,
-                            name, "images", err, errsize) != 0)
-        return -1;
-    return coco_id_index_build(&c->category_index, &c->categories[0].id, sizeof *c->categories,
-                               c->ncategories, name, "categories", err, errsize);
-}
-
-static int coco_json_parse_annotations(const cJSON *root, const char *name, coco_instances *c,
-                                       char *err, size_t errsize)
-{
-    const cJSON *anns;
-    if (coco_json_top_array(root, "annotations", 0, name, &anns, err, errsize) != 0)
-        return -1;
-    c->nannotations = coco_json_count(anns);
-    c->annotations = rd_calloc((size_t)c->nannotations, sizeof *c->annotations,
-                               "COCO annotations");
-    coco_json_place p = {name, "annotations", 0, err, errsize};
-    for (const cJSON *e = anns ? anns->child : NULL; e != NULL; e = e->next, p.index++) {
-        coco_annotation *a = &c->annotations[p.index];
-        if (coco_json_parse_annotation(e, &p, a) != 0)
-            return -1;
-        if (coco_id_index_find(&c->image_index, a->image_id) < 0)
-            return coco_json_fail(&p, "image_id", "%lld is not the id of any image",
-                                  (long long)a->image_id);
-        if (coco_id_index_find(&c->category_index, a->category_id) < 0)
-            return coco_json_fail(&p, "category_id", "%lld is not the id of any category",
-                                  (long long)a->category_id);
-    }
+    s->image_names[i] = coco_json_pool_add(&s->pool, s->c->images[i].file_name);
     return 0;
+}
+
+static int coco_json_category_fn(const cJSON *e, int64_t i, void *ctx)
+{
+    coco_json_sink *s = ctx;
+    s->place.index = i;
+    if (coco_json_parse_category(e, &s->place, &s->c->categories[i]) != 0)
+        return -1;
+    s->category_names[i] = coco_json_pool_add(&s->pool, s->c->categories[i].name);
+    return 0;
+}
+
+static int coco_json_annotation_fn(const cJSON *e, int64_t i, void *ctx)
+{
+    coco_json_sink *s = ctx;
+    coco_annotation *a = &s->c->annotations[i];
+    s->place.index = i;
+    if (coco_json_parse_annotation(e, &s->place, a) != 0)
+        return -1;
+    if (coco_id_index_find(&s->c->image_index, a->image_id) < 0)
+        return coco_json_fail(&s->place, "image_id", "%lld is not the id of any image",
+                              (long long)a->image_id);
+    if (coco_id_index_find(&s->c->category_index, a->category_id) < 0)
+        return coco_json_fail(&s->place, "category_id", "%lld is not the id of any category",
+                              (long long)a->category_id);
+    return 0;
+}
+
+/* Where the three arrays of an instances file start (NULL: absent). */
+typedef struct coco_json_tables {
+    const char *images, *categories, *annotations;
+} coco_json_tables;
+
+/* Walk the top-level object starting at p: record where images, categories and annotations
+ * start (the last of a repeated key wins, as in Python's json), check every other value
+ * with cJSON. 0, or -1 after a message. */
+static int coco_json_find_tables(const coco_json_text *t, const char *p, coco_json_tables *tb)
+{
+    const char *q = coco_json_ws(p + 1, t->end);
+    *tb = (coco_json_tables){NULL, NULL, NULL};
+    if (q < t->end && *q == '}')
+        return coco_json_finish(t, q + 1);
+    for (;;) {
+        q = coco_json_ws(q, t->end);
+        const char *kend = q < t->end && *q == '"' ? coco_json_value_end(q, t->end) : NULL;
+        if (kend == NULL)
+            return coco_json_syntax(t, q);
+        const char *v = coco_json_ws(kend, t->end);
+        if (v >= t->end || *v != ':')
+            return coco_json_syntax(t, v);
+        v = coco_json_ws(v + 1, t->end);
+        const char *vend = coco_json_value_end(v, t->end);
+        if (vend == NULL || vend == v)
+            return coco_json_syntax(t, vend == NULL ? t->end : v);
+        size_t klen = (size_t)(kend - q) - 2;
+        const char **slot = klen == 6 && memcmp(q + 1, "images", 6) == 0 ? &tb->images
+                          : klen == 10 && memcmp(q + 1, "categories", 10) == 0 ? &tb->categories
+                          : klen == 11 && memcmp(q + 1, "annotations", 11) == 0
+                              ? &tb->annotations : NULL;
+        if (slot != NULL && *v == '[')
+            *slot = v;  // checked element by element later
+        else {
+            cJSON *other = coco_json_parse_span(t, v, vend);
+            if (other == NULL)
+                return -1;
+            cJSON_Delete(other);
+            if (slot != NULL)
+                return snprintf(t->err, t->errsize, "%s: \"%.*s\" is %s, expected an array",
+                                t->name, (int)klen, q + 1, coco_json_kind_at(*v)), -1;
+        }
+        q = coco_json_ws(vend, t->end);
+        if (q < t->end && *q == ',') {
+            q++;
+            continue;
+        }
+        if (q < t->end && *q == '}')
+            return coco_json_finish(t, q + 1);
+        return coco_json_syntax(t, q);
+    }
+}
+
+/* Count, allocate and parse one array of the instances file. */
+static int coco_json_read_table(const coco_json_text *t, const char *at, const char *array,
+                                size_t elem, void **out, int64_t *n, coco_json_element_fn fn,
+                                coco_json_sink *sink)
+{
+    *n = at ? coco_json_each(t, at, NULL, NULL) : 0;
+    if (*n < 0)
+        return -1;
+    *out = rd_calloc((size_t)*n, elem, "COCO elements");
+    sink->place.array = array;
+    return at && coco_json_each(t, at, fn, sink) < 0 ? -1 : 0;
+}
+
+/* Images and categories (names into the pool, ids indexed), then annotations. */
+static int coco_json_read_tables(const coco_json_text *t, const coco_json_tables *tb,
+                                 coco_instances *c)
+{
+    coco_json_sink s = {c, {t->name, "", 0, t->err, t->errsize}, {NULL, 1, 256}, NULL, NULL};
+    s.pool.buf = rd_malloc(s.pool.cap, "COCO names");
+    s.pool.buf[0] = '\0';  // offset 0: ""
+    int64_t ni = tb->images ? coco_json_each(t, tb->images, NULL, NULL) : 0;
+    int64_t nc = tb->categories ? coco_json_each(t, tb->categories, NULL, NULL) : 0;
+    s.image_names = rd_calloc((size_t)(ni > 0 ? ni : 0), sizeof *s.image_names, "COCO names");
+    s.category_names = rd_calloc((size_t)(nc > 0 ? nc : 0), sizeof *s.category_names,
+                                 "COCO names");
+    int rc = ni < 0 || nc < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = coco_json_read_table(t, tb->images, "images", sizeof *c->images,
+                                  (void **)&c->images, &c->nimages, coco_json_image_fn, &s);
+    if (rc == 0)
+        rc = coco_json_read_table(t, tb->categories, "categories", sizeof *c->categories,
+                                  (void **)&c->categories, &c->ncategories,
+                                  coco_json_category_fn, &s);
+    c->strings = s.pool.buf;
+    for (int64_t i = 0; rc == 0 && i < c->nimages; i++)
+        c->images[i].file_name = c->strings + s.image_names[i];
+    for (int64_t i = 0; rc == 0 && i < c->ncategories; i++)
+        c->categories[i].name = c->strings + s.category_names[i];
+    free(s.image_names);
+    free(s.category_names);
+    if (rc == 0)
+        rc = coco_id_index_build(&c->image_index, &c->images[0].id, sizeof *c->images,
+                                 c->nimages, t->name, "images", t->err, t->errsize);
+    if (rc == 0)
+        rc = coco_id_index_build(&c->category_index, &c->categories[0].id,
+                                 sizeof *c->categories, c->ncategories, t->name, "categories",
+                                 t->err, t->errsize);
+    if (rc == 0)
+        rc = coco_json_read_table(t, tb->annotations, "annotations", sizeof *c->annotations,
+                                  (void **)&c->annotations, &c->nannotations,
+                                  coco_json_annotation_fn, &s);
+    return rc;
 }
 
 int coco_json_parse_instances(const char *text, size_t len, const char *name,
                               coco_instances *out, char *err, size_t errsize)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = coco_json_parse_text(text, len, name, err, errsize);
-    if (root == NULL)
+    coco_json_text t = {text, text + len, name, err, errsize};
+    const char *p = coco_json_start(&t);
+    if (p == NULL)
         return -1;
+    coco_json_tables tb;
     int rc = -1;
-    if (!cJSON_IsObject(root))
+    if (*p != '{')
         snprintf(err, errsize, "%s: the top level is %s, expected an object with images, "
-                 "annotations and categories", name, coco_json_kind(root));
-    else if (coco_json_parse_tables(root, name, out, err, errsize) == 0)
-        rc = coco_json_parse_annotations(root, name, out, err, errsize);
-    cJSON_Delete(root);
+                 "annotations and categories", name, coco_json_kind_at(*p));
+    else if (coco_json_find_tables(&t, p, &tb) != 0)
+        rc = -1;
+    else if (tb.images == NULL || tb.categories == NULL)
+        snprintf(err, errsize, "%s: no \"%s\" array: not a COCO instances file", name,
+                 tb.images == NULL ? "images" : "categories");
+    else
+        rc = coco_json_read_tables(&t, &tb, out);
     if (rc != 0)
         coco_instances_free(out);
     return rc;
@@ -534,26 +728,36 @@ static int coco_json_parse_result(const cJSON *e, const coco_json_place *p, coco
     return 0;
 }
 
+static int coco_json_result_fn(const cJSON *e, int64_t i, void *ctx)
+{
+    coco_json_place *p = ((coco_json_place **)ctx)[0];
+    coco_results *r = ((coco_results **)ctx)[1];
+    p->index = i;
+    return coco_json_parse_result(e, p, &r->results[i]);
+}
+
 int coco_json_parse_results(const char *text, size_t len, const char *name, coco_results *out,
                             char *err, size_t errsize)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = coco_json_parse_text(text, len, name, err, errsize);
-    if (root == NULL)
+    coco_json_text t = {text, text + len, name, err, errsize};
+    const char *p = coco_json_start(&t);
+    if (p == NULL)
         return -1;
-    int rc = 0;
-    if (!cJSON_IsArray(root)) {
+    if (*p != '[') {
         snprintf(err, errsize, "%s: the top level is %s, expected an array of results "
-                 "{image_id, category_id, bbox, score}", name, coco_json_kind(root));
-        rc = -1;
-    } else {
-        out->n = coco_json_count(root);
-        out->results = rd_calloc((size_t)out->n, sizeof *out->results, "COCO results");
-        coco_json_place p = {name, "results", 0, err, errsize};
-        for (const cJSON *e = root->child; e != NULL && rc == 0; e = e->next, p.index++)
-            rc = coco_json_parse_result(e, &p, &out->results[p.index]);
+                 "{image_id, category_id, bbox, score}", name, coco_json_kind_at(*p));
+        return -1;
     }
-    cJSON_Delete(root);
+    int64_t n = coco_json_each(&t, p, NULL, NULL);
+    int rc = n < 0 ? -1 : coco_json_finish(&t, coco_json_value_end(p, t.end));
+    if (rc == 0) {
+        out->n = n;
+        out->results = rd_calloc((size_t)n, sizeof *out->results, "COCO results");
+        coco_json_place place = {name, "results", 0, err, errsize};
+        void *ctx[2] = {&place, out};
+        rc = coco_json_each(&t, p, coco_json_result_fn, ctx) < 0 ? -1 : 0;
+    }
     if (rc != 0)
         coco_results_free(out);
     return rc;

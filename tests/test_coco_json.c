@@ -95,7 +95,14 @@ static const struct {
     const char *text, *message;
 } bad_instances[] = {
     {"", "t.json: malformed JSON: the file is empty"},
-    {"{\"images\": [\n{\"id\": 1,,}]}", "t.json: malformed JSON at line 2, column 1"},
+    {"{\"images\": [\n{\"id\": 1,,}], \"categories\": []}",
+     "t.json: malformed JSON at line 2, column 1"},
+    {"{\"images\": [], \"categories\": []} x", "t.json: malformed JSON at line 1, column 34 (the end of the text)"},
+    {"{\"images\": [{\"id\": 1}] \"categories\": []}", "t.json: malformed JSON at line 1, "
+     "column 24"},
+    {"{\"info\": {\"a\": tru}, \"images\": [], \"categories\": []}",
+     "t.json: malformed JSON at line 1, column 16"},
+    {"\xEF\xBB\xBF  \n ", "t.json: malformed JSON: the file is empty"},
     {"[1, 2]", "t.json: the top level is an array, expected an object"},
     {"{\"categories\": []}", "t.json: no \"images\" array: not a COCO instances file"},
     {"{\"images\": {}, \"categories\": []}", "t.json: \"images\" is an object, expected an array"},
