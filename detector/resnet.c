@@ -112,12 +112,12 @@ float *net_plan_slot(net_plan *p, int slot, size_t floats)
 {
     RD_CHECK(slot >= 0 && slot < NET_SLOTS, "slot %d out of range", slot);
     if (p->measuring) {
-        if (floats > p->slot_floats)
-            p->slot_floats = floats;
+        if (floats > p->slot_floats[slot])
+            p->slot_floats[slot] = floats;
         return NULL;
     }
-    RD_CHECK(floats <= p->slot_floats, "slot use of %zu floats after measuring %zu", floats,
-             p->slot_floats);
+    RD_CHECK(floats <= p->slot_floats[slot], "slot %d used for %zu floats after measuring %zu",
+             slot, floats, p->slot_floats[slot]);
     return p->slot[slot];
 }
 
@@ -128,8 +128,8 @@ float *net_plan_keep_or_slot(net_plan *p, int keep, int slot, size_t floats)
 
 void net_plan_grad(net_plan *p, size_t floats)
 {
-    if (p->measuring && p->training && floats > p->slot_floats)
-        p->slot_floats = floats;
+    if (p->measuring && p->training && floats > p->grad_floats)
+        p->grad_floats = floats;
 }
 
 void net_plan_conv(net_plan *p, const conv2d_desc *d, int n, int h, int w)

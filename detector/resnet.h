@@ -80,14 +80,16 @@ void net_conv_backward(const net_conv *c, const float *x, const float *y, float 
 /* Activation planner. A module's plan function runs twice with the same sizes: a measuring
  * pass (views are NULL; sizes are summed) and, after the owner reserved the arenas, an
  * assigning pass (views are real). Kept tensors live until the next plan (backward reads
- * them); transient tensors share NET_SLOTS slots, each as large as the largest use. In
- * training, the slots also hold the activation gradients of backward. */
+ * them); transient tensors share NET_SLOTS slots, each as large as its largest use. In
+ * training, every slot can also hold the largest activation gradient of backward. */
 typedef struct net_plan {
     int measuring;                  // 1: first pass (sizes only); 0: views
     int training;                   // keep what backward needs
     rd_arena *act;                  // kept tensors (pushed in the assigning pass)
     size_t act_bytes;               // measured: kept bytes, alignment included
-    size_t slot_floats;             // floats in each slot (max over transient and grad uses)
+    size_t slot_floats[NET_SLOTS];  // floats of each slot: its largest transient use, and
+                                    // at least grad_floats
+    size_t grad_floats;             // largest activation gradient of backward (training)
     size_t scratch_floats;          // floats of convolution scratch (max over convolutions)
     float *slot[NET_SLOTS];         // the slots (assigning pass)
 } net_plan;

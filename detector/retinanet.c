@@ -306,12 +306,16 @@ void retinanet_plan(retinanet *m, int n, int h, int w, int training)
     p->training = training;
     p->act = &m->act_arena;
     retinanet_plan_pass(m, n, h, w, p);
-    size_t slot_bytes = rd_arena_align(p->slot_floats * sizeof(float));
-    size_t scratch_bytes = rd_arena_align(p->scratch_floats * sizeof(float));
+    size_t bytes = rd_arena_align(p->scratch_floats * sizeof(float) + 4);
+    for (int i = 0; i < NET_SLOTS; i++) {
+        if (p->slot_floats[i] < p->grad_floats)
+            p->slot_floats[i] = p->grad_floats;
+        bytes += rd_arena_align(p->slot_floats[i] * sizeof(float) + 4);
+    }
     rd_arena_reserve(&m->act_arena, p->act_bytes);
-    rd_arena_reserve(&m->scratch_arena, NET_SLOTS * slot_bytes + scratch_bytes + RD_ARENA_ALIGN);
+    rd_arena_reserve(&m->scratch_arena, bytes);
     for (int i = 0; i < NET_SLOTS; i++)
-        p->slot[i] = rd_arena_push(&m->scratch_arena, p->slot_floats * sizeof(float));
+        p->slot[i] = rd_arena_push(&m->scratch_arena, p->slot_floats[i] * sizeof(float) + 4);
     m->scratch = rd_arena_push(&m->scratch_arena, p->scratch_floats * sizeof(float) + 4);
     p->measuring = 0;
     retinanet_plan_pass(m, n, h, w, p);
