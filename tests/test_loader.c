@@ -1,7 +1,8 @@
 /* test_loader.c — the threaded loader on a small dataset of seeded PNG images written here:
  * bit-identical batches for T = 1, 2, 4 and any prefetch depth, a fresh permutation every epoch,
  * resuming at a batch, the test order with a short last batch and boxes scaled to S, no
- * allocation per batch, a missing image named in the error, and bad settings refused. */
+ * allocation per batch, a missing image named in the error, bad settings refused, and one
+ * pass over the real fruits (test) and coco128 sets. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "data/loader.h"
 #include "tests/check_main.h"
+#include "tests/data_fixture.h"
 
 #define LT_IMAGES 10
 #define LT_S 32
@@ -289,6 +291,53 @@ START_TEST(test_loader_errors)
 }
 END_TEST
 
+/* One training epoch and one test pass over a real set: every image decodes at its header
+ * size (PNGs named .jpg, progressive and grayscale JPEGs, large photos) and every box lands
+ * inside [0, S]; the test pass keeps every object. */
+static void lt_real_set(const char *rel, const char *format, const char *split)
+{
+    rd_dataset ds;
+    char err[1024];
+    dataset_options opt = {.format = format, .split = split};
+    ck_assert_msg(dataset_open(data_fixture_shared(rel), &opt, &ds, err, sizeof err) == 0, "%s",
+                  err);
+    for (int mode = 0; mode < 2; mode++) {
+        loader_config c = lt_config(mode ? LOADER_TEST : LOADER_TRAIN, 2, 0, 1);
+        c.batch = 4;
+        c.transform.size = 64;
+        rd_loader *l;
+        ck_assert_msg(loader_open(&l, &ds, &c, err, sizeof err) == 0, "%s", err);
+        const loader_batch *b;
+        int rc, images = 0;
+        int64_t objects = 0;
+        while ((rc = loader_next(l, &b, err, sizeof err)) == 1) {
+            for (int i = 0; i < b->n; i++, images++) {
+                const rd_sample *s = &ds.samples[b->samples[i]];
+                ck_assert_int_eq(b->widths[i], s->width);
+                ck_assert_int_eq(b->heights[i], s->height);
+            }
+            for (int k = 0; k < b->first[b->n]; k++, objects++) {
+                const rd_box *x = &b->boxes[k];
+                ck_assert(0 <= x->x1 && x->x1 < x->x2 && x->x2 <= 64);
+                ck_assert(0 <= x->y1 && x->y1 < x->y2 && x->y2 <= 64);
+            }
+        }
+        ck_assert_msg(rc == 0, "%s: %s", rel, err);
+        ck_assert_int_eq(images, mode ? ds.nsamples : ds.nsamples / 4 * 4);
+        if (mode)
+            ck_assert_int_eq(objects, ds.nobjects);
+        loader_close(l);
+    }
+    dataset_free(&ds);
+}
+
+START_TEST(test_loader_real_sets)
+{
+    lt_real_set("fruits/test_zip/test", NULL, NULL);
+    lt_real_set("coco128", "coco", "train2017");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -299,6 +348,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_loader_test_order_and_boxes);
     tcase_add_test(tc, test_loader_allocates_nothing_per_batch);
     tcase_add_test(tc, test_loader_errors);
+    tcase_add_test(tc, test_loader_real_sets);
     suite_add_tcase(s, tc);
     return s;
 }
