@@ -8,6 +8,7 @@
 #include "experiments/bench_eval.h"
 #include "experiments/bench_geometry.h"
 #include "experiments/bench_loss.h"
+#include "experiments/bench_train.h"
 #include "experiments/commands.h"
 
 int cmd_bench(int argc, char **argv)
@@ -19,7 +20,8 @@ int cmd_bench(int argc, char **argv)
                "  eval   rankdet eval beside pycocotools on a COCO val2017-sized case\n"
                "  geometry  anchors, assignment, labels, box loss, NMS, post-processing\n"
                "  decode image reading and decoding, one thread, beside PIL\n"
-               "  data   the training input pipeline on coco128 beside PIL + torchvision\n");
+               "  data   the training input pipeline on coco128 beside PIL + torchvision\n"
+               "  train  one RetinaNet training step beside PyTorch's, per phase and per layer\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "loss") == 0)
@@ -32,6 +34,8 @@ int cmd_bench(int argc, char **argv)
         return bench_decode_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "data") == 0)
         return bench_data_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") == 0)
+        return bench_train_main(argc - 1, argv + 1);
     fprintf(stderr, "rankdet bench: error: unknown benchmark '%s' (see rankdet bench --help)\n",
             argv[1]);
     return 2;
