@@ -3,8 +3,9 @@
  * https://cocodataset.org/#format-results that pycocotools' loadRes reads), as `rankdet
  * detect` and training write them; and read from the PASCAL VOC devkit's per-class result
  * files (comp4_det_test_CLASS.txt: one "IMAGE SCORE X1 Y1 X2 Y2" line per detection).
- * Numbers are written in the fewest digits that read back as the same double, so evaluating
- * a written file gives what evaluating the detections in memory gives. */
+ * Numbers are written so that they read back as the same doubles (integers as integers, else
+ * the shortest of %.15g, %.16g, %.17g that reads back), so evaluating a written file gives
+ * what evaluating the detections in memory gives. */
 #ifndef RD_DETS_JSON_H
 #define RD_DETS_JSON_H
 
@@ -46,8 +47,9 @@ int dets_voc_read(const char *where, const voc_eval_truth *t, voc_eval_det **out
 int dets_voc_from_results(const coco_results *r, const char *name, const voc_eval_truth *t,
                           voc_eval_det **out, int64_t *n, char *err, size_t errsize);
 
-/* v in the fewest significant digits (up to 17) that strtod reads back as v, in buf (at least
- * 32 bytes); returns buf. "-0" for negative zero. v must be finite. */
+/* v as text that strtod reads back as v: an integer below 1e15 as one, else the first of
+ * %.15g (the shortest form whenever 15 digits suffice), %.16g, %.17g that reads back; into buf
+ * (at least 32 bytes); returns buf. "-0" for negative zero. v must be finite. */
 char *dets_json_format_double(double v, char *buf);
 
 #endif
