@@ -187,6 +187,21 @@ START_TEST(test_written_detections_round_trip)
 }
 END_TEST
 
+/* The number format of dets_json: short where a short form reads back, 17 digits otherwise. */
+START_TEST(test_number_format)
+{
+    char b[32];
+    ck_assert_str_eq(dets_json_format_double(12.5, b), "12.5");
+    ck_assert_str_eq(dets_json_format_double(0.1, b), "0.1");
+    ck_assert_str_eq(dets_json_format_double((double)0.1f, b), "0.10000000149011612");
+    ck_assert_str_eq(dets_json_format_double(3.0, b), "3");
+    ck_assert_str_eq(dets_json_format_double(-0.0, b), "-0");
+    ck_assert_str_eq(dets_json_format_double(1e300, b), "1e+300");
+    ck_assert_str_eq(dets_json_format_double(1.0 / 3.0, b), "0.3333333333333333");
+    ck_assert_str_eq(dets_json_format_double(2e-7, b), "2e-07");
+}
+END_TEST
+
 START_TEST(test_empty_detections)
 {
     char *dir = test_tmpdir(), *dt = test_path_in(dir, "empty.json");
@@ -393,6 +408,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_coco_matches_pycocotools_output);
     tcase_add_test(tc, test_per_category_table_and_json);
     tcase_add_test(tc, test_written_detections_round_trip);
+    tcase_add_test(tc, test_number_format);
     tcase_add_test(tc, test_empty_detections);
     tcase_add_test(tc, test_bad_inputs);
     suite_add_tcase(s, tc);
