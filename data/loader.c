@@ -244,7 +244,8 @@ static void loader_ring_alloc(rd_loader *l)
     size_t N = (size_t)l->N, M = (size_t)l->max_objects * N, plane = (size_t)3 * l->S * l->S;
     size_t per_slot = rd_arena_align(sizeof(float) * plane * N) +
                       2 * rd_arena_align(sizeof(int64_t) * N) +
-                      2 * rd_arena_align(sizeof(int) * N) + rd_arena_align(sizeof(int32_t) * (N + 1)) +
+                      2 * rd_arena_align(sizeof(int) * N) +
+                      rd_arena_align(sizeof(int32_t) * (N + 1)) +
                       rd_arena_align(sizeof(rd_box) * M) + rd_arena_align(sizeof(int32_t) * M) +
                       2 * rd_arena_align(M) + rd_arena_align(sizeof(rd_object) * M) +
                       rd_arena_align(sizeof(int) * N);

@@ -113,14 +113,16 @@ static void synth_clutter(rd_image *img, rd_rng *r)
     int lines = 8 + (int)rd_rng_below(r, 18), dots = (int)rd_rng_below(r, 12);
     for (int i = 0; i < lines; i++) {
         float x0 = (float)synth_uniform(r, 0, S), y0 = (float)synth_uniform(r, 0, S);
-        float len = (float)synth_uniform(r, 0.1 * S, 0.6 * S), th = (float)synth_uniform(r, 0, 2 * M_PI);
+        float len = (float)synth_uniform(r, 0.1 * S, 0.6 * S);
+        float th = (float)synth_uniform(r, 0, 2 * M_PI);
         draw_line(img, x0, y0, x0 + len * cosf(th), y0 + len * sinf(th),
                   (float)synth_uniform(r, 1, 2.5), synth_color(r, 0.0, 0.2));
     }
     for (int i = 0; i < dots; i++) {
         float x = (float)synth_uniform(r, 0, S), y = (float)synth_uniform(r, 0, S);
         float rad = (float)synth_uniform(r, 1, 0.02 * S + 1);
-        draw_ellipse_fill(img, (rd_box){x - rad, y - rad, x + rad, y + rad}, synth_color(r, 0, 0.2));
+        draw_ellipse_fill(img, (rd_box){x - rad, y - rad, x + rad, y + rad},
+                          synth_color(r, 0, 0.2));
     }
 }
 

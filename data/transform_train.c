@@ -426,8 +426,10 @@ void transform_train_pixels(const train_draw *d, const train_transform_config *c
     float *R = rd_arena_push(scratch, sizeof(float) * 3 * ((size_t)rw + 1));
     int *x0 = rd_arena_push(scratch, sizeof(int) * S), *x1 = rd_arena_push(scratch, sizeof(int) * S);
     int *y0 = rd_arena_push(scratch, sizeof(int) * S), *y1 = rd_arena_push(scratch, sizeof(int) * S);
-    float *wx0 = rd_arena_push(scratch, sizeof(float) * S), *wx1 = rd_arena_push(scratch, sizeof(float) * S);
-    float *wy0 = rd_arena_push(scratch, sizeof(float) * S), *wy1 = rd_arena_push(scratch, sizeof(float) * S);
+    float *wx0 = rd_arena_push(scratch, sizeof(float) * S);
+    float *wx1 = rd_arena_push(scratch, sizeof(float) * S);
+    float *wy0 = rd_arena_push(scratch, sizeof(float) * S);
+    float *wy1 = rd_arena_push(scratch, sizeof(float) * S);
     taps_prepare(cw, S, d->crop_x1 - d->offset_x - g.x1, rw, d->flip, x0, x1, wx0, wx1);
     taps_prepare(ch, S, d->crop_y1 - d->offset_y - g.y1, rh, 0, y0, y1, wy0, wy1);
     float scale[3], bias[3];

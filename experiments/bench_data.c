@@ -32,7 +32,8 @@ typedef struct bench_data_config {
     char python[RD_CLI_STR];
 } bench_data_config;
 
-#define OPT(name, type, field, def, help) {name, type, offsetof(bench_data_config, field), def, help}
+#define OPT(name, type, field, def, help) \
+    {name, type, offsetof(bench_data_config, field), def, help}
 static const cli_opt bench_data_opts[] = {
     OPT("root", CLI_STRING, root, "../shared/datasets/coco128", "coco128 (COCO JSON, split "
                                                                  "train2017)"),
@@ -185,6 +186,32 @@ static int bench_parse_threads(const char *list, int *threads, int max)
     return n > 0 ? n : -1;
 }
 
+/* One table row: the loader's and the peer's medians at `threads`. 0, or -1 with err set. */
+static int bench_data_row(const rd_dataset *ds, const bench_data_config *c, int threads,
+                          char *note, size_t notesize, char *err, size_t errsize)
+{
+    double rates[64];
+    int runs = c->repeats < 64 ? c->repeats : 64, got = 0;
+    for (int k = 0; k < runs; k++)
+        if ((rates[k] = bench_loader_rate(ds, c, threads, err, errsize)) < 0)
+            return -1;
+    double ours = bench_median(rates, runs), peer = 0;  // 0: not measured
+    while (c->pil && got < runs) {
+        double rate = bench_pil_rate(c, threads, note, notesize);
+        if (rate <= 0)  // unavailable or failed: note says why
+            break;
+        rates[got++] = rate;
+    }
+    if (c->pil && got == runs)
+        peer = bench_median(rates, runs);
+    printf("| %d | %.1f | %.1f | ", threads, ours, ours / threads);
+    if (peer > 0)
+        printf("%.1f | %.1f | %.2fx |\n", peer, peer / threads, ours / peer);
+    else
+        printf("- | - | - |\n");
+    return 0;
+}
+
 int bench_data_main(int argc, char **argv)
 {
     bench_data_config c;
@@ -200,7 +227,7 @@ int bench_data_main(int argc, char **argv)
                   "--batch, --epochs and --repeats must be positive", c.threads);
         return 2;
     }
-    char err[1024];
+    char err[1024], note[512] = "";
     rd_dataset ds;
     dataset_options opt = {.format = "coco", .split = "train2017"};
     if (dataset_open(c.root, &opt, &ds, err, sizeof err) != 0) {
@@ -212,46 +239,21 @@ int bench_data_main(int argc, char **argv)
            "after one warm-up pass\n\n", c.root, (long long)ds.nsamples, c.size, c.size,
            c.batch, c.repeats, c.epochs);
     double ms_read, ms_tf;
-    if (bench_breakdown(&ds, &c, &ms_read, &ms_tf, err, sizeof err) != 0) {
-        rd_error("%s", err);
-        dataset_free(&ds);
-        return 1;
+    int rc = bench_breakdown(&ds, &c, &ms_read, &ms_tf, err, sizeof err);
+    if (rc == 0) {
+        printf("one thread, rankdet: read + decode %.2f ms/image, augment + normalise %.2f "
+               "ms/image\n\n", ms_read, ms_tf);
+        printf("| threads | rankdet img/s | per thread | PIL+torchvision img/s | per process | "
+               "ratio per core |\n|---:|---:|---:|---:|---:|---:|\n");
     }
-    printf("one thread, rankdet: read + decode %.2f ms/image, augment + normalise %.2f ms/image\n\n",
-           ms_read, ms_tf);
-    printf("| threads | rankdet img/s | per thread | PIL+torchvision img/s | per process | "
-           "ratio per core |\n|---:|---:|---:|---:|---:|---:|\n");
-    int rc = 0;
-    char note[512] = "";
-    for (int r = 0; r < nrows && rc == 0; r++) {
-        double rates[64];
-        int runs = c.repeats < 64 ? c.repeats : 64;
-        for (int k = 0; k < runs && rc == 0; k++)
-            if ((rates[k] = bench_loader_rate(&ds, &c, threads[r], err, sizeof err)) < 0)
-                rc = 1;
-        if (rc != 0)
-            break;
-        double ours = bench_median(rates, runs), peer = 0;  // 0: not measured
-        int got = 0;
-        while (c.pil && got < runs) {
-            double rate = bench_pil_rate(&c, threads[r], note, sizeof note);
-            if (rate <= 0)  // unavailable or failed: note says why
-                break;
-            rates[got++] = rate;
-        }
-        if (c.pil && got == runs)
-            peer = bench_median(rates, runs);
-        printf("| %d | %.1f | %.1f | ", threads[r], ours, ours / threads[r]);
-        if (peer > 0)
-            printf("%.1f | %.1f | %.2fx |\n", peer, peer / threads[r], ours / peer);
-        else
-            printf("- | - | - |\n");
-    }
+    for (int r = 0; r < nrows && rc == 0; r++)
+        rc = bench_data_row(&ds, &c, threads[r], note, sizeof note, err, sizeof err);
     if (rc != 0)
         rd_error("%s", err);
     else if (c.pil && note[0])
         printf("\nPIL + torchvision: %s\n", note);
-    printf("\ngoal: rankdet at least 2x PIL + torchvision per core\n");
+    if (rc == 0)
+        printf("\ngoal: rankdet at least 2x PIL + torchvision per core\n");
     dataset_free(&ds);
-    return rc;
+    return rc != 0;
 }

@@ -111,7 +111,8 @@ def crop(img, boxes, rng):
                 if iou(boxes, rect).max() < mode:
                     continue
                 c = (boxes[:, :2] + boxes[:, 2:]) / 2
-                keep = (rect[0] < c[:, 0]) & (c[:, 0] < rect[2]) & (rect[1] < c[:, 1]) & (c[:, 1] < rect[3])
+                keep = ((rect[0] < c[:, 0]) & (c[:, 0] < rect[2]) &
+                        (rect[1] < c[:, 1]) & (c[:, 1] < rect[3]))
                 if not keep.any():
                     continue
                 kept = boxes[keep].copy()
@@ -181,7 +182,8 @@ def main():
     worker((samples[:8], a.size, a.seed, 1))  # warm-up: imports, first decodes
     seconds = run(samples, a.size, a.procs, a.epochs, a.seed)
     n = len(samples) * a.epochs
-    print("pil images=%d seconds=%.6f images_per_second=%.3f procs=%d" % (n, seconds, n / seconds, a.procs))
+    print("pil images=%d seconds=%.6f images_per_second=%.3f procs=%d"
+          % (n, seconds, n / seconds, a.procs))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ def one_case(f, rng, name, h, w, min_size, max_size):
     y1 = rng.uniform(0, h * 0.6, size=3)
     boxes = np.stack([x1, y1, x1 + rng.uniform(0.5, w * 0.4, 3),
                       y1 + rng.uniform(0.5, h * 0.4, 3)], axis=1).astype(np.float32)
-    targets = [{"boxes": torch.from_numpy(boxes.copy()), "labels": torch.zeros(3, dtype=torch.int64)}]
+    targets = [{"boxes": torch.from_numpy(boxes.copy()),
+                "labels": torch.zeros(3, dtype=torch.int64)}]
     with torch.no_grad():
         batch, out_targets = t([image], targets)
     oh, ow = batch.image_sizes[0]

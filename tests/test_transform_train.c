@@ -36,8 +36,10 @@ static rd_image tt_image(int width, int height, uint64_t seed)
 static void tt_objects(rd_object *o, int n, int width, int height, rd_rng *rng)
 {
     for (int i = 0; i < n; i++) {
-        float w = 2.0f + (float)rd_rng_uniform(rng) * (width - 2), h = 2.0f + (float)rd_rng_uniform(rng) * (height - 2);
-        float x = (float)rd_rng_uniform(rng) * (width - w), y = (float)rd_rng_uniform(rng) * (height - h);
+        float w = 2.0f + (float)rd_rng_uniform(rng) * (width - 2);
+        float h = 2.0f + (float)rd_rng_uniform(rng) * (height - 2);
+        float x = (float)rd_rng_uniform(rng) * (width - w);
+        float y = (float)rd_rng_uniform(rng) * (height - h);
         memset(&o[i], 0, sizeof o[i]);
         o[i].box = (rd_box){x, y, x + w, y + h};
         o[i].label = i;
@@ -129,7 +131,8 @@ START_TEST(test_train_flip_mirrors_exactly)
     rd_rng_init(&rng, 11);
     rd_arena a;
     rd_arena_init(&a);
-    float *p0 = malloc(sizeof(float) * 3 * TT_S * TT_S), *p1 = malloc(sizeof(float) * 3 * TT_S * TT_S);
+    float *p0 = malloc(sizeof(float) * 3 * TT_S * TT_S);
+    float *p1 = malloc(sizeof(float) * 3 * TT_S * TT_S);
     for (int t = 0; t < 20; t++) {
         rd_object o[TT_N], b0[TT_N], b1[TT_N];
         tt_objects(o, TT_N, TT_W, TT_H, &rng);
@@ -194,9 +197,11 @@ START_TEST(test_train_expansion_offsets_and_fill)
         // 63 (image x 32, 33), 1/2 each; canvas y = 1.5·30.5 - 0.5 = 45.25 → rows 45, 46
         // (image y 25, 26), 3/4 and 1/4
         const uint8_t *q = img.rgb;
-        float v = (q[(25 * TT_W + 32) * 3 + c] * 0.5f + q[(25 * TT_W + 33) * 3 + c] * 0.5f) * 0.75f +
-                  (q[(26 * TT_W + 32) * 3 + c] * 0.5f + q[(26 * TT_W + 33) * 3 + c] * 0.5f) * 0.25f;
-        ck_assert_float_eq_tol(p[(c * 64 + 30) * 64 + 31], (v / 255.0f - tt_norm.mean[c]) / tt_norm.std[c], 1e-5);
+        float top = q[(25 * TT_W + 32) * 3 + c] * 0.5f + q[(25 * TT_W + 33) * 3 + c] * 0.5f;
+        float bottom = q[(26 * TT_W + 32) * 3 + c] * 0.5f + q[(26 * TT_W + 33) * 3 + c] * 0.5f;
+        float v = top * 0.75f + bottom * 0.25f;
+        ck_assert_float_eq_tol(p[(c * 64 + 30) * 64 + 31],
+                               (v / 255.0f - tt_norm.mean[c]) / tt_norm.std[c], 1e-5);
     }
     free(p);
     rd_arena_free(&a);
@@ -297,7 +302,8 @@ START_TEST(test_train_reproducible_and_steady)
     rd_image big = tt_image(TT_W, TT_H, 1), small = tt_image(20, 10, 2);
     rd_arena a;
     rd_arena_init(&a);
-    float *p[2] = {malloc(sizeof(float) * 3 * TT_S * TT_S), malloc(sizeof(float) * 3 * TT_S * TT_S)};
+    size_t bytes = sizeof(float) * 3 * TT_S * TT_S;
+    float *p[2] = {malloc(bytes), malloc(bytes)};
     rd_object o[TT_N], out[2][TT_N];
     int same_as_other_seed = 0;
     for (int run = 0; run < 3; run++) {
