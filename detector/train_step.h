@@ -93,7 +93,8 @@ void train_step_free(train_step *t);
 /* One step on b (labels in [0, K); validate data first). Returns LOSS_OK, or the registry's
  * error when a score is not finite (the parameters are then left as they were; describe it
  * with train_step_describe). Allocates only when the batch shape changes or an image has more
- * ground truth than any before. */
+ * ground truth than any before. The result does not depend on the thread count (every layer,
+ * loss and the optimizer sum in fixed orders; tests/test_train_step.c checks 1 against 2). */
 loss_status train_step_run(train_step *t, const train_batch *b, train_stats *out);
 /* train_step_run without the SGD update: forward, losses and the parameter gradients (left in
  * the model's gradient tensors), the same statistics but no lr. */

@@ -2,7 +2,8 @@
  * steps on four small images must drive the training loss down by an order of magnitude with
  * `focal` and with `ap` from the loss registry (an overfit test of forward, assignment, both
  * losses, backward and SGD together); the gradients of the last layers' biases are the
- * derivatives of the step's loss (finite differences); after the first step a step allocates nothing; a NaN
+ * derivatives of the step's loss (finite differences); 1 and 2 threads give the same bits;
+ * after the first step a step allocates nothing; a NaN
  * score stops the step before SGD with a message naming the entry; a model and preset that
  * disagree are refused. The network is ResNet-18-shaped but narrow (width 8, 16 FPN channels)
  * on 64 × 64 inputs so that the suite stays within seconds. */
@@ -55,11 +56,12 @@ static void ts_data_make(ts_data *d)
     }
 }
 
-static retinanet *ts_model(const detector_preset *p)
+/* A ResNet-18 RetinaNet of the given stem width and FPN channels. */
+static retinanet *ts_model_sized(const detector_preset *p, int width, int fpn_channels)
 {
     retinanet_config c;
     retinanet_config_default(&c, strcmp(p->name, "paper") == 0);
-    c.depth = 18, c.width = 8, c.fpn_channels = 16, c.num_classes = TS_K;
+    c.depth = 18, c.width = width, c.fpn_channels = fpn_channels, c.num_classes = TS_K;
     c.num_anchors = p->anchors_per_location, c.p6_from_c5 = p->p6_from_c5;
     c.fpn_gaussian = 0;  // kaiming: scales with the narrow fan-in
     char err[256];
@@ -67,14 +69,21 @@ static retinanet *ts_model(const detector_preset *p)
     retinanet *m = retinanet_create(&c);
     retinanet_init_weights(m, 7);
     // The heads' N(0, 0.01) suits 256 channels; on 16 it would shrink every activation ~8x per
-    // convolution. Scale by sqrt(256 / 16) to keep the full network's per-layer gain.
+    // convolution. Scale by sqrt(256 / channels) to keep the full network's per-layer gain.
+    float gain = sqrtf(256.0f / (float)fpn_channels);
     for (int i = 0; i < m->nparams; i++) {
         retinanet_param *q = &m->params[i];
         if (strncmp(q->name, "head.", 5) == 0 && q->ndim == 4)
             for (size_t j = 0; j < q->count; j++)
-                q->data[j] *= 4.0f;
+                q->data[j] *= gain;
     }
     return m;
+}
+
+/* The narrow network of most tests: width 8, 16 FPN channels. */
+static retinanet *ts_model(const detector_preset *p)
+{
+    return ts_model_sized(p, 8, 16);
 }
 
 static train_config ts_config(const char *loss, double lr)
@@ -178,6 +187,38 @@ START_TEST(test_gradients_match_finite_differences)
 }
 END_TEST
 
+/* Two steps of ap on 1 and on 2 threads leave the same parameters, bit for bit, on a network
+ * wide enough (width 32, 64 FPN channels) for the layers' parallel paths to run. */
+START_TEST(test_same_bits_on_1_and_2_threads)
+{
+    static ts_data d;
+    ts_data_make(&d);
+    float *params[2] = {NULL, NULL};
+    size_t total = 0;
+    for (int threads = 1; threads <= 2; threads++) {
+        rd_threads_set(threads);
+        train_config c = ts_config("ap", 0.01);
+        retinanet *m = ts_model_sized(c.preset, 32, 64);
+        train_step t;
+        train_step_init(&t, m, &c);
+        train_batch b = {d.images, TS_N, TS_SIDE, TS_SIDE, d.gt};
+        train_stats s;
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(train_step_run(&t, &b, &s), LOSS_OK);
+        total = 0;
+        for (int i = 0; i < m->nparams; i++)
+            total += m->params[i].count;
+        float *v = params[threads - 1] = malloc(total * sizeof *v);
+        for (int i = 0, at = 0; i < m->nparams; at += (int)m->params[i].count, i++)
+            memcpy(v + at, m->params[i].data, m->params[i].count * sizeof *v);
+        train_step_free(&t);
+        retinanet_destroy(m);
+    }
+    ck_assert(memcmp(params[0], params[1], total * sizeof(float)) == 0);
+    free(params[0]), free(params[1]);
+}
+END_TEST
+
 /* A NaN image makes NaN scores: the step reports the first one and leaves the parameters. */
 START_TEST(test_nan_score_stops_before_sgd)
 {
@@ -233,6 +274,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_focal_overfits);
     tcase_add_test(tc, test_ap_overfits);
     tcase_add_test(tc, test_gradients_match_finite_differences);
+    tcase_add_test(tc, test_same_bits_on_1_and_2_threads);
     tcase_add_test(tc, test_nan_score_stops_before_sgd);
     tcase_add_test(tc, test_mismatched_preset_refused);
     suite_add_tcase(s, tc);
