@@ -53,7 +53,8 @@ typedef struct dataset_options {
                                // COCO: the annotation file when path is a folder
     const char *names;         // class names file (one per line, or YAML `names:`); NULL: the
                                // format's own (COCO categories, YOLO names file next to labels,
-                               // VOC: the 20 VOC classes for a devkit root, else sorted names)
+                               // VOC: names.txt at the root if there is one, else the 20 VOC
+                               // classes for a devkit root, else the sorted names found)
     bad_sample_policy on_bad_sample;
 } dataset_options;
 

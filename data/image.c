@@ -215,6 +215,7 @@ static int image_write_atomic(const char *path, const rd_image *img, int quality
         free(tmp);
         return -1;
     }
+    (void)fchmod(fd, 0644);  // mkstemp creates 0600; written files are for everyone to read
     FILE *f = fdopen(fd, "wb");
     RD_CHECK(f != NULL, "fdopen of a fresh temporary file failed: %s", strerror(errno));
     int rc = png ? image_png_encode(f, img, path, err, errsize)

@@ -6,7 +6,6 @@
  * sample index) (Steele et al., "Fast splittable pseudorandom number generators", 2014). */
 #include "data/loader.h"
 
-#include <gsl/gsl_rng.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,11 +73,6 @@ static unsigned long loader_seed(uint64_t seed, uint64_t a, uint64_t b)
     return (unsigned long)((h ^ (h >> 32)) & 0xffffffffull);
 }
 
-/* lib/rng.h seeds only at creation; re-seeding the mt19937 it wraps allocates nothing. */
-static void loader_rng_reseed(rd_rng *r, unsigned long seed)
-{
-    gsl_rng_set((gsl_rng *)r->gsl, seed);
-}
 
 /* ---- work ---- */
 
@@ -98,7 +92,7 @@ static void loader_order_epoch(rd_loader *l, int64_t epoch)
     for (int64_t i = 0; i < n; i++)
         l->order[i] = i;
     if (l->cfg.mode == LOADER_TRAIN) {
-        loader_rng_reseed(&l->shuffle_rng, loader_seed(l->cfg.seed, (uint64_t)epoch, UINT64_MAX));
+        rd_rng_seed(&l->shuffle_rng, loader_seed(l->cfg.seed, (uint64_t)epoch, UINT64_MAX));
         for (int64_t i = n - 1; i > 0; i--) {
             int64_t j = (int64_t)rd_rng_below(&l->shuffle_rng, (uint64_t)i + 1);
             int64_t t = l->order[i];
@@ -121,7 +115,7 @@ static int loader_make_image(loader_worker *w, loader_slot *slot, int i, int64_t
         return -1;
     train_draw d;
     if (l->cfg.mode == LOADER_TRAIN) {
-        loader_rng_reseed(&w->rng, loader_seed(l->cfg.seed, (uint64_t)epoch, (uint64_t)sample));
+        rd_rng_seed(&w->rng, loader_seed(l->cfg.seed, (uint64_t)epoch, (uint64_t)sample));
         transform_train_draw(&l->cfg.transform, img.width, img.height, objects, s->nobjects,
                              &w->rng, &d);
     } else {

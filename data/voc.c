@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/dataset_build.h"
@@ -299,6 +300,8 @@ int voc_write_xml(const char *path, const char *image_filename, int width, int h
     char *tmp = rd_malloc(len, "a temporary file name");
     snprintf(tmp, len, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0)
+        (void)fchmod(fd, 0644);  // mkstemp creates 0600; written files are for everyone to read
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (f == NULL) {
         dataset_fail(err, errsize, path, "cannot create a temporary file: %s", strerror(errno));
@@ -547,9 +550,22 @@ static int voc_build_items(const voc_item *items, int n, const voc_annotation *a
     return 0;
 }
 
+/* A names.txt at the root (`rankdet synth` writes one) gives the class list when no names
+ * file was named. 0 when there is none or it was read, -1 with a message when it is bad. */
+static int voc_read_root_names(const char *root, rd_dataset *ds, char *err, size_t errsize)
+{
+    char *names = dataset_path_join(root, "names.txt");
+    int rc = dataset_is_file(names) ? dataset_read_names(names, ds, err, errsize) : 0;
+    free(names);
+    return rc;
+}
+
 int voc_dataset_read(const char *path, const dataset_options *opt, rd_dataset *ds, char *err,
                      size_t errsize)
 {
+    if (ds->class_names == NULL && dataset_is_dir(path) &&
+        voc_read_root_names(path, ds, err, errsize) != 0)
+        return -1;
     voc_layout l;
     if (voc_layout_find(path, &l, err, errsize) != 0)
         return -1;

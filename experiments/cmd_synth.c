@@ -38,7 +38,7 @@ static const cli_opt synth_opts[] = {
 static const cli_spec synth_spec = {
     "rankdet synth", "--out DIR [flags]",
     "Write a synthetic shapes detection set in PASCAL VOC format: JPEGImages/, Annotations/,\n"
-    "ImageSets/Main/train.txt and test.txt, names.txt (open it with that names file) and\n"
+    "ImageSets/Main/train.txt and test.txt, names.txt (the class list readers take) and\n"
     "synth.txt. Shapes from 0.12 S to 0.45 S, varied colours, gradient, striped or cluttered\n"
     "backgrounds, overlapping objects, pixel noise.",
     synth_opts, (int)(sizeof synth_opts / sizeof synth_opts[0]),
@@ -73,7 +73,7 @@ int cmd_synth(int argc, char **argv)
         rd_error("%s", err);
         return 1;
     }
-    printf("wrote %lld images of %dx%d with %d classes to %s (VOC; open it with --names "
+    printf("wrote %lld images of %dx%d with %d classes to %s (VOC devkit, classes in "
            "%s/names.txt)\n", (long long)s.images, s.size, s.size, s.classes, c.out, c.out);
     return 0;
 }

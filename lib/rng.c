@@ -15,6 +15,11 @@ void rd_rng_init(rd_rng *r, uint64_t seed)
     r->gsl = g;
 }
 
+void rd_rng_seed(rd_rng *r, uint64_t seed)
+{
+    gsl_rng_set(r->gsl, (unsigned long)seed);
+}
+
 void rd_rng_free(rd_rng *r)
 {
     gsl_rng_free(r->gsl);

@@ -11,6 +11,8 @@ typedef struct rd_rng {
 /* Seed a generator (aborts on OOM). Free with rd_rng_free. */
 void rd_rng_init(rd_rng *r, uint64_t seed);
 void rd_rng_free(rd_rng *r);
+/* Restart the stream from seed, as a fresh rd_rng_init(seed) would; allocates nothing. */
+void rd_rng_seed(rd_rng *r, uint64_t seed);
 /* Uniform in [0, 1). */
 double rd_rng_uniform(rd_rng *r);
 /* Standard normal draw times sigma. */
