@@ -32,12 +32,10 @@ static int coco_json_fail(const coco_json_place *p, const char *field, const cha
 {
     int len = snprintf(p->err, p->errsize, "%s: %s[%lld]%s%s: ", p->name, p->array,
                        (long long)p->index, field ? "." : "", field ? field : "");
-    if (len >= 0 && (size_t)len < p->errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err + len, p->errsize - (size_t)len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rd_err_vappend(p->err, p->errsize, len, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

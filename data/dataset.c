@@ -23,12 +23,10 @@
 int dataset_fail(char *err, size_t errsize, const char *name, const char *fmt, ...)
 {
     int len = snprintf(err, errsize, "%s: ", name);
-    if (len >= 0 && (size_t)len < errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + len, errsize - (size_t)len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rd_err_vappend(err, errsize, len, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -19,12 +19,10 @@ static const unsigned char IMAGE_PNG_SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', 
 int image_fail(char *err, size_t errsize, const char *name, const char *fmt, ...)
 {
     int len = snprintf(err, errsize, "%s: ", name);
-    if (len >= 0 && (size_t)len < errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + len, errsize - (size_t)len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rd_err_vappend(err, errsize, len, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -37,12 +37,10 @@ static int voc_fail(const voc_place *p, const xmlNode *node, const char *fmt, ..
 static int voc_fail(const voc_place *p, const xmlNode *node, const char *fmt, ...)
 {
     int len = snprintf(p->err, p->errsize, "%s: line %ld: ", p->name, xmlGetLineNo((xmlNode *)node));
-    if (len >= 0 && (size_t)len < p->errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err + len, p->errsize - (size_t)len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    rd_err_vappend(p->err, p->errsize, len, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -40,3 +40,10 @@ void rd_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
 }
+
+int rd_err_vappend(char *err, size_t errsize, int len, const char *fmt, va_list ap)
+{
+    if (len >= 0 && (size_t)len < errsize)
+        vsnprintf(err + len, errsize - (size_t)len, fmt, ap);
+    return -1;
+}

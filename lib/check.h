@@ -4,6 +4,7 @@
 #ifndef RD_CHECK_H
 #define RD_CHECK_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Print "check failed" with place, expression and hint, then abort(). Never returns. */
@@ -21,6 +22,11 @@ _Noreturn void rd_check_fail(const char *file, int line, const char *expr, const
 /* Allocation that cannot fail quietly: aborts naming what was being allocated. Caller frees. */
 void *rd_malloc(size_t bytes, const char *what);
 void *rd_calloc(size_t count, size_t size, const char *what);
+
+/* Messages for bad input written into a caller's buffer: err already holds `len` bytes of a
+ * prefix ("FILE: line 3: "); the formatted rest is appended, cut to errsize. Returns -1, the
+ * failure value of the functions that report this way. */
+int rd_err_vappend(char *err, size_t errsize, int len, const char *fmt, va_list ap);
 
 /* Bad input from a user: "rankdet: error: ..." on stderr. The caller decides how to stop. */
 void rd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
