@@ -6,11 +6,13 @@
  * per phase of the step and per convolution (bench_train_layers.c).
  *
  * Every configuration runs in its own process (this binary again with --child, or the python
- * script), so its peak resident memory (getrusage of the child) is its own. The children get
- * OPENBLAS_NUM_THREADS=1 (the layers thread their GEMMs themselves; OpenBLAS's idle pool
- * would only compete for the cores) and, where OpenBLAS 0.3.21 does not know the CPU but the
- * CPU has AVX-512, OPENBLAS_CORETYPE=SkylakeX (PyTorch's oneDNN uses AVX-512 on such a CPU
- * too); a value already in the environment is kept unless --blas-core names one. */
+ * script), so its peak resident memory (getrusage of the child) is its own. The rankdet
+ * children get OPENBLAS_NUM_THREADS=1 (the layers thread their GEMMs themselves; OpenBLAS's idle
+ * pool would only compete for the cores) and, by default (--blas-core auto), OpenBLAS's own
+ * choice of kernels for the CPU: an OPENBLAS_CORETYPE in the environment is removed for them,
+ * since pinning an older core (Haswell: AVX2) where the CPU has AVX-512 would halve the GEMM
+ * speed while PyTorch's oneDNN uses AVX-512 regardless. --blas-core keep leaves the
+ * environment's value; --blas-core NAME sets NAME. The header says which core ran. */
 #include "experiments/bench_train.h"
 
 #include <cJSON.h>
@@ -48,9 +50,10 @@ static const cli_opt bench_train_opts[] = {
     OPT("python", CLI_STRING, python, "/usr/bin/python3", "the python that has torch"),
     OPT("script", CLI_STRING, script, "experiments/bench_train_torch.py", "the PyTorch side"),
     OPT("layers", CLI_BOOL, layers, "1", "time every convolution of the step on its own"),
-    OPT("blas-core", CLI_STRING, blas_core, "",
-        "OPENBLAS_CORETYPE for the children (empty: the environment's, else SkylakeX where "
-        "OpenBLAS 0.3.21 misses the CPU's AVX-512)"),
+    OPT("blas-core", CLI_STRING, blas_core, "auto",
+        "OpenBLAS kernels of the rankdet children: auto (OpenBLAS detects the CPU; an "
+        "OPENBLAS_CORETYPE in the environment is dropped), keep (the environment's), or a "
+        "core name (SkylakeX, Haswell, ...)"),
     OPT("seed", CLI_INT64, seed, "1", "seed of the weights and images"),
     OPT("child", CLI_BOOL, child, "0", "internal: run one configuration, print JSON"),
 };
@@ -217,21 +220,16 @@ static int bench_train_child(const bench_train_config *c)
     return rc == 0 ? 0 : 1;
 }
 
-/* The OPENBLAS_CORETYPE to give the children, or NULL to leave the environment as it is:
- * --blas-core when given; else "SkylakeX" when the environment sets none, the CPU has AVX-512
- * (F, BW, DQ, VL) and OpenBLAS picked an AVX2 core (0.3.21 calls Zen 5 Haswell). */
-static const char *bench_train_blas_hint(const bench_train_config *c)
+/* The OPENBLAS_CORETYPE of the rankdet children: *value (NULL: unset it) and whether to touch
+ * the environment at all (0 for --blas-core keep). */
+static int bench_train_blas_core(const bench_train_config *c, const char **value)
 {
-    if (c->blas_core[0])
-        return c->blas_core;
-    if (getenv("OPENBLAS_CORETYPE") != NULL)
-        return NULL;
-    __builtin_cpu_init();
-    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    const char *core = openblas_get_corename();
-    int weaker = strcmp(core, "Haswell") == 0 || strcmp(core, "Zen") == 0;
-    return avx512 && weaker ? "SkylakeX" : NULL;
+    *value = NULL;
+    if (strcmp(c->blas_core, "keep") == 0)
+        return 0;
+    if (strcmp(c->blas_core, "auto") != 0)
+        *value = c->blas_core;
+    return 1;
 }
 
 /* One child process: its exit status, peak resident memory (MiB) and parsed JSON stdout. */
@@ -241,7 +239,8 @@ typedef struct bench_child {
     cJSON *json;       // NULL when stdout was not one JSON object (owned)
 } bench_child;
 
-/* Run argv with the NAME=VALUE pairs of env set, stdout captured through a temporary file. */
+/* Run argv with the NAME=VALUE pairs of env set (VALUE NULL: NAME unset), stdout captured
+ * through a temporary file. */
 static bench_child bench_train_spawn(char *const argv[], const char *const env[][2], int nenv)
 {
     bench_child r = {-1, 0.0, NULL};
@@ -255,7 +254,10 @@ static bench_child bench_train_spawn(char *const argv[], const char *const env[]
         if (dup2(fd, STDOUT_FILENO) < 0)
             _exit(126);
         for (int i = 0; i < nenv; i++)
-            setenv(env[i][0], env[i][1], 1);
+            if (env[i][1])
+                setenv(env[i][0], env[i][1], 1);
+            else
+                unsetenv(env[i][0]);
         execvp(argv[0], argv);
         fprintf(stderr, "rankdet bench train: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -286,7 +288,7 @@ static double bench_json_number(const cJSON *o, const char *key)
 
 /* argv for the rankdet child of (threads, loss). */
 static bench_child bench_train_run_rankdet(const bench_train_config *c, const char *threads,
-                                           const char *loss, const char *hint)
+                                           const char *loss, int set_core, const char *core)
 {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -303,12 +305,11 @@ static bench_child bench_train_run_rankdet(const bench_train_config *c, const ch
                     "--depth", depth, "--preset", (char *)c->preset, "--steps", steps,
                     "--warmup", warmup, "--seed", seed, c->layers ? "--layers" : "--no-layers",
                     NULL};
-    const char *env[2][2] = {{"OPENBLAS_NUM_THREADS", "1"}, {"OPENBLAS_CORETYPE", hint}};
-    return bench_train_spawn(argv, env, hint ? 2 : 1);
+    const char *env[2][2] = {{"OPENBLAS_NUM_THREADS", "1"}, {"OPENBLAS_CORETYPE", core}};
+    return bench_train_spawn(argv, env, set_core ? 2 : 1);
 }
 
-static bench_child bench_train_run_torch(const bench_train_config *c, const char *threads,
-                                         const char *hint)
+static bench_child bench_train_run_torch(const bench_train_config *c, const char *threads)
 {
     char size[16], batch[16], classes[16], depth[16], steps[16], warmup[16];
     snprintf(size, sizeof size, "%d", c->size), snprintf(batch, sizeof batch, "%d", c->batch);
@@ -318,8 +319,8 @@ static bench_child bench_train_run_torch(const bench_train_config *c, const char
     char *argv[] = {(char *)c->python, (char *)c->script, "--threads", (char *)threads,
                     "--size", size, "--batch", batch, "--classes", classes, "--depth", depth,
                     "--steps", steps, "--warmup", warmup, NULL};
-    const char *env[2][2] = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_CORETYPE", hint}};
-    return bench_train_spawn(argv, env, hint ? 2 : 1);
+    const char *env[1][2] = {{"OMP_NUM_THREADS", threads}};
+    return bench_train_spawn(argv, env, 1);
 }
 
 enum { BENCH_MAX_LIST = 8 };
@@ -431,7 +432,7 @@ static void bench_print_breakdown(const bench_results *r)
 }
 
 static void bench_print_header(const bench_train_config *c, const detector_preset *p,
-                               const char *hint, const bench_results *r)
+                               const bench_results *r)
 {
     printf("rankdet bench train: RetinaNet ResNet-%d FPN, %s preset (%d anchors per place, P6 on "
            "%s), %dx%d, batch %d, %d classes,\n  stem and layer1 frozen, SGD momentum 0.9; median "
@@ -440,12 +441,17 @@ static void bench_print_header(const bench_train_config *c, const detector_prese
            c->size, c->batch, c->classes, c->steps, c->warmup);
     const cJSON *core = cJSON_GetObjectItemCaseSensitive(r->ours[0][0].json, "blas_core");
     const char *env = getenv("OPENBLAS_CORETYPE");
-    printf("  OpenBLAS core %s (%s)\n", cJSON_IsString(core) ? core->valuestring : "?",
-           c->blas_core[0] ? "--blas-core"
-           : hint ? "OPENBLAS_CORETYPE set for the children: the CPU has AVX-512, which OpenBLAS "
-                    "0.3.21 does not detect on it"
-           : env ? "OPENBLAS_CORETYPE from the environment; --blas-core overrides it"
-                 : "detected by OpenBLAS");
+    char why[RD_CLI_STR + 160];
+    if (strcmp(c->blas_core, "keep") == 0)
+        snprintf(why, sizeof why, "--blas-core keep: %s", env ? "OPENBLAS_CORETYPE of the "
+                 "environment" : "detected by OpenBLAS");
+    else if (strcmp(c->blas_core, "auto") == 0)
+        snprintf(why, sizeof why, "detected by OpenBLAS%s%s%s", env ? "; the environment's "
+                 "OPENBLAS_CORETYPE=" : "", env ? env : "", env ? " dropped (--blas-core keep "
+                 "keeps it)" : "");
+    else
+        snprintf(why, sizeof why, "--blas-core %s", c->blas_core);
+    printf("  OpenBLAS core %s (%s)\n", cJSON_IsString(core) ? core->valuestring : "?", why);
     if (!c->torch)
         printf("  PyTorch: not run (--no-torch)\n");
     else if (!r->have_torch)
@@ -482,12 +488,13 @@ static int bench_train_parent(bench_train_config *c)
         rd_error("bench train: needs thread counts, losses and --steps >= 1");
         return 2;
     }
-    const char *hint = bench_train_blas_hint(c);
+    const char *core;
+    int set_core = bench_train_blas_core(c, &core);
     r.have_torch = c->torch;
     for (int t = 0; t < r.nthreads; t++) {
         for (int l = 0; l < r.nlosses; l++) {
             fprintf(stderr, "bench train: rankdet, %s, %s thread(s)\n", r.losses[l], r.threads[t]);
-            r.ours[t][l] = bench_train_run_rankdet(c, r.threads[t], r.losses[l], hint);
+            r.ours[t][l] = bench_train_run_rankdet(c, r.threads[t], r.losses[l], set_core, core);
             if (r.ours[t][l].status != 0 || r.ours[t][l].json == NULL) {
                 rd_error("bench train: the rankdet child (%s, %s threads) failed", r.losses[l],
                          r.threads[t]);
@@ -496,11 +503,11 @@ static int bench_train_parent(bench_train_config *c)
         }
         if (r.have_torch) {
             fprintf(stderr, "bench train: PyTorch, focal, %s thread(s)\n", r.threads[t]);
-            r.torch[t] = bench_train_run_torch(c, r.threads[t], hint);
+            r.torch[t] = bench_train_run_torch(c, r.threads[t]);
             r.have_torch = r.torch[t].status == 0 && r.torch[t].json != NULL;
         }
     }
-    bench_print_header(c, p, hint, &r);
+    bench_print_header(c, p, &r);
     bench_print_rows(&r);
     bench_print_ratios(&r);
     bench_print_breakdown(&r);
