@@ -1,7 +1,8 @@
 /* bench_train_layers.c — per-convolution timing of a planned RetinaNet (see
  * bench_train_layers.h). Each convolution runs with its planned batch and input side, its own
  * weights and random activations: forward, then backward with the outputs the step asks for
- * (dx unless the input is frozen or the image, dweight and dbias when trainable). */
+ * (dx unless the input is frozen or the image, dweight and dbias when trainable; nothing for a
+ * frozen backbone block, which resnet_backward never enters). */
 #include "experiments/bench_train_layers.h"
 
 #include <stdlib.h>
@@ -53,13 +54,13 @@ static void bl_backbone(bl_list *l, const resnet *r)
             int in_dx = j > 0 || (i > 0 ? resnet_layer_trainable(r, i - 1) : r->stem_trainable);
             const net_conv *cs[3] = {&b->c1, &b->c2, r->bottleneck ? &b->c3 : NULL};
             int h = b->h, w = b->w;
-            for (int k = 0; k < 3 && cs[k]; k++) {
-                bl_add(l, g, cs[k], n, h, w, b->trainable, k > 0 || in_dx);
+            for (int k = 0; k < 3 && cs[k]; k++) {  // a frozen block has no backward at all
+                bl_add(l, g, cs[k], n, h, w, b->trainable, b->trainable && (k > 0 || in_dx));
                 h = conv2d_out(h, cs[k]->d.k, cs[k]->d.stride, cs[k]->d.pad);
                 w = conv2d_out(w, cs[k]->d.k, cs[k]->d.stride, cs[k]->d.pad);
             }
             if (b->has_down)
-                bl_add(l, g, &b->down, n, b->h, b->w, b->trainable, in_dx);
+                bl_add(l, g, &b->down, n, b->h, b->w, b->trainable, b->trainable && in_dx);
         }
     }
 }
