@@ -6,7 +6,8 @@
  * per phase of the step and per convolution (bench_train_layers.c).
  *
  * Every configuration runs in its own process (this binary again with --child, or the python
- * script), so its peak resident memory (getrusage of the child) is its own. The rankdet
+ * script), so its peak resident memory (getrusage) is its own; a rankdet child reports its peak
+ * after the steps, before the per-layer profile allocates its buffers. The rankdet
  * children get OPENBLAS_NUM_THREADS=1 (the layers thread their GEMMs themselves; OpenBLAS's idle
  * pool would only compete for the cores) and, by default (--blas-core auto), OpenBLAS's own
  * choice of kernels for the CPU: an OPENBLAS_CORETYPE in the environment is removed for them,
@@ -209,7 +210,9 @@ static int bench_train_child(const bench_train_config *c)
                    bench_median(col, c->steps));
             free(col);
         }
-        printf("}");
+        struct rusage ru;  // the step's peak, before the layer profile's own buffers
+        getrusage(RUSAGE_SELF, &ru);
+        printf("}, \"step_rss_mib\": %.1f", (double)ru.ru_maxrss / 1024.0);
         if (c->layers)
             bench_train_layers_print_json(m, stdout);
         printf("}\n");
@@ -344,6 +347,13 @@ typedef struct bench_results {
     int focal;                                         // index of focal in losses, or -1
 } bench_results;
 
+/* A rankdet child's peak memory over its steps (before the layer profile), MiB. */
+static double bench_rss(const bench_child *c)
+{
+    double v = bench_json_number(c->json, "step_rss_mib");
+    return isnan(v) ? c->rss_mib : v;
+}
+
 static void bench_print_rows(const bench_results *r)
 {
     printf("\n%7s  %-28s %10s %10s\n", "threads", "step", "median ms", "peak MiB");
@@ -353,7 +363,7 @@ static void bench_print_rows(const bench_results *r)
             char name[64];
             snprintf(name, sizeof name, "rankdet, %s", r->losses[l]);
             printf("%7s  %-28s %10.1f %10.1f\n", r->threads[t], name,
-                   1e3 * bench_json_number(c->json, "median_s"), c->rss_mib);
+                   1e3 * bench_json_number(c->json, "median_s"), bench_rss(c));
         }
         if (r->have_torch && r->torch[t].json) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->torch[t].json, "torch");
@@ -377,7 +387,7 @@ static void bench_print_ratios(const bench_results *r)
         printf("\nrankdet / PyTorch peak memory, focal (goal <= 1):");
         for (int t = 0; t < r->nthreads; t++)
             printf("  %s thread%s %.2f", r->threads[t], strcmp(r->threads[t], "1") ? "s" : "",
-                   r->ours[t][f].rss_mib / r->torch[t].rss_mib);
+                   bench_rss(&r->ours[t][f]) / r->torch[t].rss_mib);
         printf("\n");
     }
     for (int l = 0; f >= 0 && l < r->nlosses; l++) {
