@@ -200,6 +200,8 @@ int dataset_open(const char *path, const dataset_options *opt, rd_dataset *ds, c
                           opt->split ? opt->split : "");
     if (rc != 0)
         dataset_free(ds);
+    else
+        snprintf(ds->format, sizeof ds->format, "%s", format);
     return rc;
 }
 

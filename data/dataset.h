@@ -35,6 +35,7 @@ typedef struct rd_sample {
 } rd_sample;
 
 typedef struct rd_dataset {
+    char format[8];           // "voc", "coco" or "yolo": how dataset_open read it
     int nclasses;
     char **class_names;       // [nclasses], owned
     int64_t *category_ids;    // [nclasses]: COCO category id of each class; VOC, YOLO: index

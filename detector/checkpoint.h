@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "detector/retinanet.h"
+#include "optim/sgd.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1
 #define CHECKPOINT_PATH_MAX 1024
@@ -47,6 +48,25 @@ hid_t checkpoint_file(const checkpoint_writer *w);
 int checkpoint_commit(checkpoint_writer *w, char *err, size_t errsize);
 /* Give up: close and remove the temporary file; path is left as it was. */
 void checkpoint_abort(checkpoint_writer *w);
+
+/* Partial load for starting from pretrained weights: every tensor of the file's state_dict/
+ * whose name m has (and whose shape matches) is read; tensors of m the file lacks keep their
+ * values; file tensors m lacks are ignored. Shape mismatches are errors naming the tensor.
+ * *loaded receives how many tensors were read. Refolds the BatchNorms. 0, or -1 with a message
+ * (m unchanged on a mismatch). */
+int checkpoint_load_matching(const char *path, retinanet *m, int *loaded, char *err,
+                             size_t errsize);
+
+/* The optimizer of a training run over m's trainable tensors (s made from them in table order,
+ * as detector/train_step.c does): each momentum buffer as optim/momentum/<tensor name> and the
+ * root attribute optim_step (s->step). 0, or -1 with a message. */
+int checkpoint_write_sgd(checkpoint_writer *w, const retinanet *m, const sgd *s, char *err,
+                         size_t errsize);
+/* Read them back into s (same model and trainable set): every buffer is checked by name and
+ * shape before any is read; a missing or mis-shaped one is an error naming it, s unchanged.
+ * 0, or -1 with a message. */
+int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *err,
+                        size_t errsize);
 
 /* begin + state_dict + commit. 0, or -1 with a message. */
 int checkpoint_save(const char *path, const retinanet *m, char *err, size_t errsize);

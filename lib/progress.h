@@ -19,6 +19,9 @@ typedef struct rd_progress {
 void progress_init(rd_progress *p, FILE *out, const char *label, int64_t total);
 /* Report step (1-based count of steps done) and the latest loss. */
 void progress_update(rd_progress *p, int64_t step, double loss);
+/* Report step with a caller-made text in place of the loss (for example
+ * "epoch 3  12.4 img/s  loss 0.412 (cls 0.301 box 0.111)"); rate and ETA as above. */
+void progress_update_text(rd_progress *p, int64_t step, const char *text);
 /* Final line (always printed). */
 void progress_finish(rd_progress *p, int64_t step, double loss);
 

@@ -23,6 +23,14 @@ typedef struct runlog_meta {
  * Returns NULL with a message naming path when the file cannot be created. */
 rd_runlog *runlog_create(const char *path, const runlog_meta *meta, double flush_seconds);
 
+/* Reopen an existing log to continue a resumed run: the root attributes are kept (the
+ * attribute "resumed" records each resume's start time), and in every group the rows whose
+ * `step` column is greater than max_step are removed (a group without a `step` column is left
+ * whole), so appending continues as if the run had never stopped. The groups' columns are
+ * known again (runlog_columns must then declare the same names, or it aborts). Returns NULL
+ * with a message naming path when the file is missing or is not a run log. */
+rd_runlog *runlog_reopen(const char *path, double max_step, double flush_seconds);
+
 /* Declare a group's columns once, before its first row: names are dataset names inside the
  * group ("step", "loss", "ap", "wnorm"). */
 void runlog_columns(rd_runlog *log, const char *group, int ncols, const char *const *names);
