@@ -62,11 +62,6 @@ int checkpoint_load_matching(const char *path, retinanet *m, int *loaded, char *
  * root attribute optim_step (s->step). 0, or -1 with a message. */
 int checkpoint_write_sgd(checkpoint_writer *w, const retinanet *m, const sgd *s, char *err,
                          size_t errsize);
-/* Read them back into s (same model and trainable set): every buffer is checked by name and
- * shape before any is read; a missing or mis-shaped one is an error naming it, s unchanged.
- * 0, or -1 with a message. */
-int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *err,
-                        size_t errsize);
 
 /* begin + state_dict + commit. 0, or -1 with a message. */
 int checkpoint_save(const char *path, const retinanet *m, char *err, size_t errsize);
@@ -85,6 +80,12 @@ int checkpoint_read_state_dict(checkpoint_reader *r, retinanet *m, char *err, si
 int checkpoint_read_tensor(checkpoint_reader *r, const char *name, int ndim,
                            const int64_t *dims, float *data, char *err, size_t errsize);
 void checkpoint_close(checkpoint_reader *r);
+
+/* Read the optimizer state checkpoint_write_sgd wrote back into s (same model and trainable
+ * set): every buffer is checked by name and shape before any is read; a missing or mis-shaped
+ * one is an error naming it, s unchanged. 0, or -1 with a message. */
+int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *err,
+                        size_t errsize);
 
 /* open + read_state_dict + close. 0, or -1 with a message. */
 int checkpoint_load(const char *path, retinanet *m, char *err, size_t errsize);
