@@ -30,6 +30,11 @@ typedef struct checkpoint_writer {
     char tmp[CHECKPOINT_PATH_MAX + 32];    // "<path>.tmp.<pid>"
 } checkpoint_writer;
 
+typedef struct checkpoint_reader {
+    hid_t file;
+    char path[CHECKPOINT_PATH_MAX];
+} checkpoint_reader;
+
 /* Start writing path: creates the temporary file and writes the root attributes format and
  * format_version. 0, or -1 with a message (directory missing, no permission). */
 int checkpoint_begin(checkpoint_writer *w, const char *path, char *err, size_t errsize);
@@ -65,11 +70,6 @@ int checkpoint_write_sgd(checkpoint_writer *w, const retinanet *m, const sgd *s,
 
 /* begin + state_dict + commit. 0, or -1 with a message. */
 int checkpoint_save(const char *path, const retinanet *m, char *err, size_t errsize);
-
-typedef struct checkpoint_reader {
-    hid_t file;
-    char path[CHECKPOINT_PATH_MAX];
-} checkpoint_reader;
 
 /* Open an existing checkpoint read-only. 0, or -1 with a message (missing, not HDF5). */
 int checkpoint_open(checkpoint_reader *r, const char *path, char *err, size_t errsize);

@@ -161,7 +161,7 @@ START_TEST(test_detections_in_memory)
     rd_sample samples[2] = {{NULL, 7, 100, 100, 0, 1}, {NULL, 3, 100, 100, 1, 0}};
     rd_object objects[1] = {{{0, 0, 10, 10}, 0, 0, 0, 0, 100}};
     int64_t catids[2] = {0, 1};
-    rd_dataset ds = {2, NULL, catids, samples, 2, objects, 1, 0, 0, 0};
+    rd_dataset ds = {"voc", 2, NULL, catids, samples, 2, objects, 1, 0, 0, 0};
     rd_detection dets[2] = {{7, 0, 0.9f, {0, 0, 10, 8}}, {7, 0, 0.5f, {0, 0, 10, 5}}};
     voc_eval_result r;
     char err[256];
