@@ -421,3 +421,198 @@ int checkpoint_load(const char *path, retinanet *m, char *err, size_t errsize)
     checkpoint_close(&r);
     return st;
 }
+
+/* ---- pretrained weights: the tensors a file and the model share ---------------------------- */
+
+typedef struct ckpt_match {
+    retinanet *m;
+    unsigned char *hit;  // [nparams] the file holds this tensor, with its shape
+    int loaded;
+    ckpt_msg *msg;
+} ckpt_match;
+
+/* One link of state_dict/: a tensor m has must match its shape and be float32; others are
+ * ignored. */
+static herr_t ckpt_match_link(hid_t group, const char *name, const H5L_info_t *info, void *ctx)
+{
+    (void)info;
+    ckpt_match *c = ctx;
+    int idx = -1;
+    for (int i = 0; i < c->m->nparams && idx < 0; i++)
+        if (strcmp(c->m->params[i].name, name) == 0)
+            idx = i;
+    if (idx < 0)
+        return 0;
+    const retinanet_param *p = &c->m->params[idx];
+    int64_t pd[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]}, dims[CHECKPOINT_MAX_DIMS];
+    int ndim = 0, is_f32 = 0;
+    char type[32], have[128], want[128];
+    if (ckpt_describe(group, name, &ndim, dims, &is_f32, type, sizeof type) < 0) {
+        c->msg->problems++;
+        ckpt_msg_add(c->msg, "\n  state_dict/%s is not a readable dataset", name);
+        return 0;
+    }
+    int same = ndim == p->ndim;
+    for (int k = 0; same && k < ndim; k++)
+        same = dims[k] == pd[k];
+    if (!same || !is_f32) {
+        c->msg->problems++;
+        ckpt_msg_add(c->msg, "\n  %s tensor state_dict/%s: %s %s in the file, the model needs "
+                     "float32 %s", same ? "wrongly typed" : "mis-shaped", name, type,
+                     ckpt_dims_text(ndim, dims, have, sizeof have),
+                     ckpt_dims_text(p->ndim, pd, want, sizeof want));
+        return 0;
+    }
+    c->hit[idx] = 1;
+    c->loaded++;
+    return 0;
+}
+
+/* Check every shared tensor, then read them all; m is untouched unless all fit. */
+static int ckpt_read_matching(checkpoint_reader *r, retinanet *m, int *loaded, char *err,
+                              size_t errsize)
+{
+    hid_t group = -1;
+    H5E_BEGIN_TRY { group = H5Gopen2(r->file, "state_dict", H5P_DEFAULT); } H5E_END_TRY;
+    if (group < 0) {
+        ckpt_err(err, errsize, "'%s' has no group state_dict/ (not rankdet weights? convert "
+                 "torchvision weights with experiments/convert_torchvision.py)", r->path);
+        return -1;
+    }
+    ckpt_msg msg = {err, errsize, 0, 0};
+    ckpt_msg_add(&msg, "pretrained weights '%s' do not fit the model (resnet%d); refusing to "
+                 "load them:", r->path, m->cfg.depth);
+    ckpt_match c = {m, rd_calloc((size_t)m->nparams, 1, "checkpoint match"), 0, &msg};
+    herr_t st = -1;
+    H5E_BEGIN_TRY {
+        st = H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, NULL, ckpt_match_link, &c);
+    } H5E_END_TRY;
+    H5Gclose(group);
+    if (st < 0) {
+        msg.problems++;
+        ckpt_msg_add(&msg, "\n  state_dict/ cannot be listed (damaged file?)");
+    }
+    int rc = msg.problems > 0 ? -1 : 0;
+    for (int i = 0; i < m->nparams && rc == 0; i++) {
+        retinanet_param *p = &m->params[i];
+        int64_t dims[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]};
+        char name[RETINANET_NAME_MAX + 16];
+        snprintf(name, sizeof name, "state_dict/%s", p->name);
+        if (c.hit[i])
+            rc = checkpoint_read_tensor(r, name, p->ndim, dims, p->data, err, errsize);
+    }
+    free(c.hit);
+    *loaded = rc == 0 ? c.loaded : 0;
+    return rc;
+}
+
+int checkpoint_load_matching(const char *path, retinanet *m, int *loaded, char *err,
+                             size_t errsize)
+{
+    checkpoint_reader r;
+    *loaded = 0;
+    if (checkpoint_open(&r, path, err, errsize) < 0)
+        return -1;
+    int st = ckpt_read_matching(&r, m, loaded, err, errsize);
+    checkpoint_close(&r);
+    if (st == 0)
+        retinanet_fold_bn(m);
+    return st;
+}
+
+/* ---- optimizer state ---------------------------------------------------------------------- */
+
+/* The parameter of m whose values sgd tensor j updates (s must have been made over m). */
+static const retinanet_param *ckpt_sgd_param(const retinanet *m, const sgd *s, int j)
+{
+    for (int i = 0; i < m->nparams; i++)
+        if (m->params[i].data == s->tensors[j].data) {
+            RD_CHECK(m->params[i].count == s->tensors[j].count,
+                     "sgd tensor %d has %zu values, '%s' has %zu", j, s->tensors[j].count,
+                     m->params[i].name, m->params[i].count);
+            return &m->params[i];
+        }
+    rd_check_fail(__FILE__, __LINE__, "ckpt_sgd_param", "sgd tensor %d is not a tensor of the "
+                  "model (make the optimizer over this model's table)", j);
+}
+
+int checkpoint_write_sgd(checkpoint_writer *w, const retinanet *m, const sgd *s, char *err,
+                         size_t errsize)
+{
+    for (int j = 0; j < s->ntensors; j++) {
+        const retinanet_param *p = ckpt_sgd_param(m, s, j);
+        int64_t dims[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]};
+        char name[RETINANET_NAME_MAX + 16];
+        snprintf(name, sizeof name, "optim/momentum/%s", p->name);
+        if (checkpoint_write_tensor(w, name, p->ndim, dims, s->momentum[j], err, errsize) < 0)
+            return -1;
+    }
+    h5_attr_int64(w->file, "optim_step", s->step);
+    return 0;
+}
+
+/* The root attribute optim_step as a step count >= 0. 0, or -1 with a message. */
+static int ckpt_read_optim_step(checkpoint_reader *r, int64_t *step, char *err, size_t errsize)
+{
+    herr_t st = -1;
+    H5E_BEGIN_TRY {
+        hid_t attr = H5Aopen(r->file, "optim_step", H5P_DEFAULT);
+        hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+        if (space >= 0 && H5Sget_simple_extent_npoints(space) == 1)
+            st = H5Aread(attr, H5T_NATIVE_INT64, step);
+        if (space >= 0)
+            H5Sclose(space);
+        if (attr >= 0)
+            H5Aclose(attr);
+    } H5E_END_TRY;
+    if (st < 0 || *step < 0) {
+        ckpt_err(err, errsize, "%s: no optimizer state (the root attribute optim_step is missing "
+                 "or not a step count)", r->path);
+        return -1;
+    }
+    return 0;
+}
+
+int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *err,
+                        size_t errsize)
+{
+    ckpt_msg msg = {err, errsize, 0, 0};
+    ckpt_msg_add(&msg, "the optimizer state in '%s' does not fit the model's trainable "
+                 "tensors; refusing to load it:", r->path);
+    char name[RETINANET_NAME_MAX + 16], type[32], have[128], want[128];
+    for (int j = 0; j < s->ntensors; j++) {
+        const retinanet_param *p = ckpt_sgd_param(m, s, j);
+        int64_t pd[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]};
+        int64_t dims[CHECKPOINT_MAX_DIMS];
+        int ndim = 0, is_f32 = 0, same;
+        snprintf(name, sizeof name, "optim/momentum/%s", p->name);
+        if (ckpt_describe(r->file, name, &ndim, dims, &is_f32, type, sizeof type) < 0) {
+            msg.problems++;
+            ckpt_msg_add(&msg, "\n  missing momentum buffer %s %s", name,
+                         ckpt_dims_text(p->ndim, pd, want, sizeof want));
+            continue;
+        }
+        same = ndim == p->ndim && is_f32;
+        for (int k = 0; same && k < ndim; k++)
+            same = dims[k] == pd[k];
+        if (!same) {
+            msg.problems++;
+            ckpt_msg_add(&msg, "\n  mis-shaped momentum buffer %s: %s %s in the file, the "
+                         "model needs float32 %s", name, type,
+                         ckpt_dims_text(ndim, dims, have, sizeof have),
+                         ckpt_dims_text(p->ndim, pd, want, sizeof want));
+        }
+    }
+    int64_t step = 0;
+    if (msg.problems > 0 || ckpt_read_optim_step(r, &step, err, errsize) < 0)
+        return -1;
+    for (int j = 0; j < s->ntensors; j++) {
+        const retinanet_param *p = ckpt_sgd_param(m, s, j);
+        int64_t pd[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]};
+        snprintf(name, sizeof name, "optim/momentum/%s", p->name);
+        if (checkpoint_read_tensor(r, name, p->ndim, pd, s->momentum[j], err, errsize) < 0)
+            return -1;
+    }
+    s->step = step;
+    return 0;
+}

@@ -37,9 +37,9 @@ static const char *progress_format_duration(double s, char *buf, size_t size)
     return buf;
 }
 
-/* One status line without its terminator: label, step/total, rate, ETA or elapsed, loss. */
-static void progress_print_line(const rd_progress *p, int64_t step, double loss, double now,
-                                int final)
+/* One status line without its terminator: label, step/total, rate, ETA or elapsed, text. */
+static void progress_print_line(const rd_progress *p, int64_t step, const char *text,
+                                double now, int final)
 {
     double elapsed = now - p->t_start;
     double rate = elapsed > 0.0 ? (double)step / elapsed : 0.0;
@@ -53,10 +53,13 @@ static void progress_print_line(const rd_progress *p, int64_t step, double loss,
     else if (p->total > 0 && rate > 0.0 && step <= p->total)
         fprintf(p->out, "  ETA %s",
                 progress_format_duration((double)(p->total - step) / rate, tbuf, sizeof tbuf));
-    fprintf(p->out, "  loss %.6g", loss);
+    if (text && *text)
+        fprintf(p->out, "  %s", text);
 }
 
-void progress_update(rd_progress *p, int64_t step, double loss)
+/* The one path of progress_update and progress_update_text: the live line at most every
+ * PROGRESS_LIVE_PERIOD, plain lines every every_seconds. */
+static void progress_emit(rd_progress *p, int64_t step, const char *text)
 {
     double now = rd_seconds();
     double period = p->live ? PROGRESS_LIVE_PERIOD : p->every_seconds;
@@ -65,18 +68,32 @@ void progress_update(rd_progress *p, int64_t step, double loss)
     p->t_last = now;
     if (p->live)
         fputc('\r', p->out);
-    progress_print_line(p, step, loss, now, 0);
+    progress_print_line(p, step, text, now, 0);
     fputs(p->live ? "\033[K" : "\n", p->out);
     fflush(p->out);
 }
 
+void progress_update(rd_progress *p, int64_t step, double loss)
+{
+    char text[48];
+    snprintf(text, sizeof text, "loss %.6g", loss);
+    progress_emit(p, step, text);
+}
+
+void progress_update_text(rd_progress *p, int64_t step, const char *text)
+{
+    progress_emit(p, step, text);
+}
+
 void progress_finish(rd_progress *p, int64_t step, double loss)
 {
+    char text[48];
+    snprintf(text, sizeof text, "loss %.6g", loss);
     double now = rd_seconds();
     p->t_last = now;
     if (p->live)
         fputc('\r', p->out);
-    progress_print_line(p, step, loss, now, 1);
+    progress_print_line(p, step, text, now, 1);
     fputs(p->live ? "\033[K\n" : "\n", p->out);
     fflush(p->out);
 }

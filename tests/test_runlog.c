@@ -225,6 +225,192 @@ START_TEST(test_runlog_survives_sigkill)
 }
 END_TEST
 
+/* A log holding train {step, loss, lr} at steps 0..1499, eval {step, AP} at steps 0, 500, 1000,
+ * 1500, notes {value} (no step column, 5 rows) and loop {step, value} whose steps go back and
+ * forth (5, 0, 7, 2, 3, 9), as a run restarted by hand might leave them. */
+static void write_resumable_log(const char *path)
+{
+    rd_runlog *log = runlog_create(path, &test_meta, 1e9);
+    ck_assert_ptr_nonnull(log);
+    runlog_columns(log, "train", 3, (const char *[]){"step", "loss", "lr"});
+    runlog_columns(log, "eval", 2, (const char *[]){"step", "AP"});
+    runlog_columns(log, "notes", 1, (const char *[]){"value"});
+    runlog_columns(log, "loop", 2, (const char *[]){"step", "value"});
+    for (int64_t i = 0; i < 1500; i++)
+        runlog_append(log, "train", (double[]){row_value(i, 0), row_value(i, 1), row_value(i, 2)});
+    for (int k = 0; k < 4; k++)
+        runlog_append(log, "eval", (double[]){500.0 * k, 0.1 * (k + 1)});
+    for (int k = 0; k < 5; k++)
+        runlog_append(log, "notes", (double[]){1.0 / (k + 3)});
+    const double loop_steps[6] = {5, 0, 7, 2, 3, 9};
+    for (int k = 0; k < 6; k++)
+        runlog_append(log, "loop", (double[]){loop_steps[k], 1.0 / (k + 7)});
+    runlog_close(log);
+}
+
+/* Column name of path holds exactly want[0..n-1], bit for bit. */
+static void expect_column(hid_t f, const char *name, const double *want, int64_t n)
+{
+    int64_t have;
+    double *v = read_column(f, name, &have);
+    ck_assert_msg(have == n, "%s has %lld rows, expected %lld", name, (long long)have,
+                  (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_msg(memcmp(&v[i], &want[i], sizeof *v) == 0, "%s[%lld] = %.17g, expected %.17g",
+                      name, (long long)i, v[i], want[i]);
+    free(v);
+}
+
+START_TEST(test_runlog_reopen_trims_and_continues)
+{
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
+    write_resumable_log(path);
+    rd_runlog *log = runlog_reopen(path, 1000.0, 1e9);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_int_eq(runlog_rows_flushed(log, "train"), 1001);  // steps 0..1000
+    ck_assert_int_eq(runlog_rows_flushed(log, "eval"), 3);      // 0, 500, 1000
+    ck_assert_int_eq(runlog_rows_flushed(log, "notes"), 5);     // no step column: whole
+    ck_assert_int_eq(runlog_rows_flushed(log, "loop"), 6);      // every step <= 1000
+    runlog_columns(log, "train", 3, (const char *[]){"step", "loss", "lr"});  // same names
+    for (int64_t i = 1001; i < 1100; i++)
+        runlog_append(log, "train", (double[]){row_value(i, 0), row_value(i, 1), row_value(i, 2)});
+    runlog_append(log, "eval", (double[]){1500, 0.875});  // eval never declared again
+    runlog_close(log);
+
+    log = runlog_reopen(path, 3.0, 1e9);  // a second resume, from step 3
+    ck_assert_ptr_nonnull(log);
+    runlog_append(log, "loop", (double[]){4, 0.5});
+    runlog_close(log);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    double want[1100];
+    for (int col = 0; col < 3; col++) {
+        const char *names[] = {"train/step", "train/loss", "train/lr"};
+        for (int64_t i = 0; i < 4; i++)
+            want[i] = row_value(i, col);
+        expect_column(f, names[col], want, 4);  // steps 0..3 survive the second resume
+    }
+    expect_column(f, "eval/step", (double[]){0}, 1);
+    expect_column(f, "eval/AP", (double[]){0.1}, 1);
+    expect_column(f, "notes/value", (double[]){1.0 / 3, 1.0 / 4, 1.0 / 5, 1.0 / 6, 1.0 / 7}, 5);
+    expect_column(f, "loop/step", (double[]){0, 2, 3, 4}, 4);  // 5, 7, 9 removed, 4 appended
+    expect_column(f, "loop/value", (double[]){1.0 / 8, 1.0 / 10, 1.0 / 11, 0.5}, 4);
+    char *version = h5io_read_string_attr(f, "version");
+    ck_assert_str_eq(version, test_meta.version);
+    free(version);
+    char *resumed = h5io_read_string_attr(f, "resumed");
+    struct tm tm = {0};
+    char *end = strptime(resumed, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ck_assert_msg(end && strncmp(end, ", ", 2) == 0, "resumed '%s' is not two times", resumed);
+    end = strptime(end + 2, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    ck_assert_msg(end && *end == '\0', "resumed '%s' is not two times", resumed);
+    free(resumed);
+    H5Fclose(f);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* The first resume keeps steps 0..1000 of train bit for bit and appends after them. */
+START_TEST(test_runlog_reopen_keeps_rows_bit_for_bit)
+{
+    char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
+    write_resumable_log(path);
+    rd_runlog *log = runlog_reopen(path, 999.5, 0.0);
+    ck_assert_ptr_nonnull(log);
+    for (int64_t i = 1000; i < 1200; i++)
+        runlog_append(log, "train", (double[]){row_value(i, 0), row_value(i, 1), row_value(i, 2)});
+    ck_assert_int_eq(runlog_rows_flushed(log, "train"), 1200);  // flush_seconds 0: every row
+    runlog_close(log);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double *want = malloc(1200 * sizeof *want);
+    for (int col = 0; col < 3; col++) {
+        const char *names[] = {"train/step", "train/loss", "train/lr"};
+        for (int64_t i = 0; i < 1200; i++)
+            want[i] = row_value(i, col);
+        expect_column(f, names[col], want, 1200);
+    }
+    expect_column(f, "eval/step", (double[]){0, 500}, 2);
+    expect_column(f, "loop/step", (double[]){5, 0, 7, 2, 3, 9}, 6);
+    free(want);
+    H5Fclose(f);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* stderr of one call, as text. */
+typedef struct stderr_capture {
+    int saved;
+    FILE *tmp;
+} stderr_capture;
+
+static void stderr_capture_begin(stderr_capture *c)
+{
+    fflush(NULL);
+    c->tmp = tmpfile();
+    ck_assert_ptr_nonnull(c->tmp);
+    c->saved = dup(2);
+    dup2(fileno(c->tmp), 2);
+}
+
+static const char *stderr_capture_end(stderr_capture *c, char *buf, size_t size)
+{
+    fflush(NULL);
+    dup2(c->saved, 2);
+    close(c->saved);
+    rewind(c->tmp);
+    buf[fread(buf, 1, size - 1, c->tmp)] = '\0';
+    fclose(c->tmp);
+    return buf;
+}
+
+START_TEST(test_runlog_reopen_refuses_other_files)
+{
+    char *dir = test_tmpdir(), buf[2048];
+    char *missing = test_path_in(dir, "nope.h5"), *text = test_path_in(dir, "text.h5");
+    char *plain = test_path_in(dir, "plain.h5"), *odd = test_path_in(dir, "odd.h5");
+    FILE *t = fopen(text, "w");
+    fputs("step,loss\n1,0.5\n", t);
+    fclose(t);
+    hid_t f = H5Fcreate(plain, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    write_resumable_log(odd);  // a log with a fixed-size column added to train
+    f = H5Fopen(odd, H5F_ACC_RDWR, H5P_DEFAULT);
+    h5io_add_dataset(f, "train/fixed", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                     (double[]){1, 2, 3}, 3, 0);
+    H5Fclose(f);
+    struct { const char *path, *phrase; } cases[] = {
+        {missing, "no such file"},
+        {text, "not an HDF5 file"},
+        {plain, "not a run log (no start_time attribute)"},
+        {odd, "not a run log (train/fixed is not extendible)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        stderr_capture cap;
+        stderr_capture_begin(&cap);
+        rd_runlog *log = runlog_reopen(cases[i].path, 10, 1e9);
+        stderr_capture_end(&cap, buf, sizeof buf);
+        ck_assert_ptr_null(log);
+        ck_assert_msg(strstr(buf, cases[i].path) && strstr(buf, cases[i].phrase),
+                      "case %zu: expected '%s' and '%s' in: %s", i, cases[i].path,
+                      cases[i].phrase, buf);
+    }
+    f = H5Fopen(odd, H5F_ACC_RDONLY, H5P_DEFAULT);  // the refused log is left as it was
+    int64_t n;
+    free(read_column(f, "train/step", &n));
+    ck_assert_int_eq(n, 1500);
+    ck_assert_int_eq(H5Aexists(f, "resumed"), 0);
+    H5Fclose(f);
+    free(odd);
+    free(plain);
+    free(text);
+    free(missing);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_export_table_and_attrs)
 {
     char *dir = test_tmpdir(), *path = test_path_in(dir, "log.h5");
@@ -380,6 +566,27 @@ START_TEST(test_progress_lines)
 }
 END_TEST
 
+/* The caller's text stands where the loss is, after the rate and ETA; the pacing is the same. */
+START_TEST(test_progress_update_text)
+{
+    char buf[1024];
+    FILE *f = tmpfile();
+    rd_progress p;
+    progress_init(&p, f, "train", 200);
+    progress_update_text(&p, 3, "epoch 1  loss 0.412 (cls 0.301 box 0.111)");
+    ck_assert_str_eq(file_text(f, buf, sizeof buf), "");  // within every_seconds
+    p.every_seconds = 0.0;
+    progress_update_text(&p, 40, "epoch 1  loss 0.412 (cls 0.301 box 0.111)");
+    file_text(f, buf, sizeof buf);
+    ck_assert_msg(strncmp(buf, "train: step 40/200  ", 20) == 0, "line: %s", buf);
+    const char *eta = strstr(buf, " steps/s  ETA ");
+    const char *text = strstr(buf, "  epoch 1  loss 0.412 (cls 0.301 box 0.111)\n");
+    ck_assert_msg(eta && text && eta < text, "line: %s", buf);
+    ck_assert_ptr_null(strstr(buf, "loss 0.412 (cls 0.301 box 0.111)  loss"));
+    fclose(f);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("runlog");
@@ -389,12 +596,16 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_runlog_rows_wait_for_the_flush);
     tcase_add_test(tc, test_runlog_survives_sigkill);
     tcase_add_test(tc, test_runlog_join_argv_quotes_for_the_shell);
+    tcase_add_test(tc, test_runlog_reopen_trims_and_continues);
+    tcase_add_test(tc, test_runlog_reopen_keeps_rows_bit_for_bit);
+    tcase_add_test(tc, test_runlog_reopen_refuses_other_files);
     tcase_add_test(tc, test_export_table_and_attrs);
     tcase_add_test(tc, test_export_errors);
     suite_add_tcase(s, tc);
     TCase *support = tcase_create("rng_progress");
     tcase_add_test(support, test_rng_reference_stream);
     tcase_add_test(support, test_progress_lines);
+    tcase_add_test(support, test_progress_update_text);
     suite_add_tcase(s, support);
     return s;
 }
