@@ -1,8 +1,9 @@
 /* cmd_detect.c — `rankdet detect`: one image through RetinaNet (detector/retinanet.h) with a
- * preset's test transform, anchors and post-processing; prints the detections as a table,
- * optionally writes the forward dump of DESIGN.md (--dump) and the image with boxes, class
- * names and scores (--draw). The input is a JPEG or PNG file, or an HDF5 file whose dataset
- * `image` holds float [3][H][W] RGB in [0, 1] (told apart by the file's first bytes).
+ * preset's test transform (eval_test_transform of experiments/evaluate.h), anchors and
+ * post-processing; prints the detections as a table, optionally writes the forward dump of
+ * DESIGN.md (--dump) and the image with boxes, class names and scores (--draw). The input is
+ * a JPEG or PNG file, or an HDF5 file whose dataset `image` holds float [3][H][W] RGB in
+ * [0, 1] (told apart by the file's first bytes).
  * Exit status: 0 done, 1 bad input data (weights, image), 2 usage error. */
 #include <math.h>
 #include <omp.h>
@@ -21,6 +22,7 @@
 #include "detector/postprocess.h"
 #include "detector/retinanet.h"
 #include "experiments/commands.h"
+#include "experiments/evaluate.h"
 #include "lib/check.h"
 #include "lib/cli.h"
 #include "lib/h5.h"
@@ -180,39 +182,6 @@ static int detect_read_input(const char *path, detect_image *im)
     return 0;
 }
 
-/* The preset's test transform of im into a padded network input (caller frees); the resized
- * size before padding into *rh, *rw and the padded one into *ph, *pw. */
-static float *detect_transform(const detector_preset *p, const detect_image *im, float min_size,
-                               float max_size, int *rh, int *rw, int *ph, int *pw)
-{
-    int h = im->height, w = im->width;
-    float *x = rd_malloc(sizeof(float) * 3 * h * w, "normalised image");
-    memcpy(x, im->chw01, sizeof(float) * 3 * h * w);
-    norm_params norm;
-    memcpy(norm.mean, p->mean, sizeof norm.mean);
-    memcpy(norm.std, p->std, sizeof norm.std);
-    normalize_chw(x, h, w, &norm);
-    if (p->resize_rule == PRESET_RESIZE_TORCHVISION) {
-        float scale = transform_resize_scale(h, w, min_size, max_size);
-        transform_resized_size(h, w, scale, rh, rw);
-    } else {  // cv2.resize(fx = fy = scale): scale in double, sizes rounded
-        double scale = fmin(min_size / fmin(h, w), max_size / fmax(h, w));
-        *rh = (int)lround(h * scale);
-        *rw = (int)lround(w * scale);
-    }
-    *rh = *rh < 1 ? 1 : *rh;
-    *rw = *rw < 1 ? 1 : *rw;
-    float *r = rd_malloc(sizeof(float) * 3 * *rh * *rw, "resized image");
-    resize_bilinear_chw(x, 3, h, w, r, *rh, *rw);
-    *ph = transform_round_up(*rh < 32 ? 32 : *rh, p->size_divisor);
-    *pw = transform_round_up(*rw < 32 ? 32 : *rw, p->size_divisor);
-    float *padded = rd_malloc(sizeof(float) * 3 * *ph * *pw, "network input");
-    pad_chw(r, 3, *rh, *rw, padded, *ph, *pw);
-    free(x);
-    free(r);
-    return padded;
-}
-
 /* Class names for labels 0..K-1 (owned strings when read from a file). */
 typedef struct detect_names {
     const char *const *table;  // NULL: "class k"
@@ -294,11 +263,17 @@ static int detect_run_all(const detect_config *c, const detector_preset *p,
     }
     float min_size = c->min_size > 0 ? (float)c->min_size : p->test_min_size;
     float max_size = c->max_size > 0 ? (float)c->max_size : p->test_max_size;
-    int ph, pw;
-    float *x = detect_transform(p, im, min_size, max_size, &r->rh, &r->rw, &ph, &pw);
+    rd_arena work;
+    rd_arena_init(&work);
+    eval_input_shape s;
+    float *x = eval_test_transform(p, im->chw01, im->height, im->width, min_size, max_size, 0,
+                                   &work, &s);
+    int ph = s.ph, pw = s.pw;
+    r->rh = s.rh;
+    r->rw = s.rw;
     retinanet_plan(r->m, 1, ph, pw, 0);
     retinanet_forward(r->m, x);
-    free(x);
+    rd_arena_free(&work);
     int gh[PRESET_LEVELS], gw[PRESET_LEVELS];
     for (int l = 0; l < PRESET_LEVELS; l++) {
         gh[l] = r->m->levels[l].h;

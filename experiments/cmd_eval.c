@@ -2,8 +2,10 @@
  * file (analysis/coco_eval: the numbers pycocotools' COCOeval prints), printed as
  * pycocotools prints them, per category on request; or the PASCAL VOC AP of detections (the
  * devkit's per-class result files or a COCO results file) against a VOC dataset
- * (analysis/voc_eval: the classic voc_eval.py numbers) per class. --json writes the numbers
- * to a file. Exit status: 0 done, 1 bad input data, 2 usage error. */
+ * (analysis/voc_eval: the classic voc_eval.py numbers) per class; or a model's weights run
+ * over a dataset (experiments/evaluate.h: single- or multi-scale test, optional flip) with
+ * the headline metrics and per-class AP50. --json writes the numbers to a file.
+ * Exit status: 0 done, 1 bad input data, 2 usage error. */
 #include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,10 +17,14 @@
 #include "analysis/dets_json.h"
 #include "analysis/voc_eval.h"
 #include "data/coco_json.h"
+#include "data/dataset.h"
+#include "detector/checkpoint.h"
 #include "experiments/commands.h"
+#include "experiments/evaluate.h"
 #include "lib/check.h"
 #include "lib/cli.h"
 #include "lib/progress.h"
+#include "lib/threads.h"
 
 typedef struct eval_cmd_config {
     char coco_gt[RD_CLI_STR];
@@ -30,6 +36,15 @@ typedef struct eval_cmd_config {
     char json[RD_CLI_STR];
     int per_category;
     int threads;
+    char weights[RD_CLI_STR];
+    char data[RD_CLI_STR];
+    char preset[RD_CLI_STR];
+    char backbone[RD_CLI_STR];
+    int num_classes;
+    char scales[RD_CLI_STR];
+    int flip;
+    int64_t limit;
+    char out[RD_CLI_STR];
 } eval_cmd_config;
 
 static const cli_opt eval_cmd_opts[] = {
@@ -52,13 +67,35 @@ static const cli_opt eval_cmd_opts[] = {
     {"per-category", CLI_BOOL, offsetof(eval_cmd_config, per_category), "0",
      "print (and write) the numbers of every category"},
     {"threads", CLI_INT, offsetof(eval_cmd_config, threads), "0",
-     "OpenMP threads; 0 for all cores"},
+     "threads (OpenMP; with --weights also images decoded at once); 0 for all cores"},
+    {"weights", CLI_STRING, offsetof(eval_cmd_config, weights), "",
+     "model mode: checkpoint (HDF5, state_dict/) to run over --data"},
+    {"data", CLI_STRING, offsetof(eval_cmd_config, data), "",
+     "model mode: dataset (VOC devkit or image/XML folder, COCO, YOLO); the split is --split"},
+    {"preset", CLI_STRING, offsetof(eval_cmd_config, preset), "paper",
+     "model mode: conventions, paper or torchvision (test transform, anchors, post-processing)"},
+    {"backbone", CLI_STRING, offsetof(eval_cmd_config, backbone), "resnet50",
+     "model mode: resnet18, resnet34, resnet50 or resnet101"},
+    {"num-classes", CLI_INT, offsetof(eval_cmd_config, num_classes), "0",
+     "model mode: K of the weights' class head (0: the dataset's classes; must match them)"},
+    {"scales", CLI_STRING, offsetof(eval_cmd_config, scales), "",
+     "model mode: test short sides, one (500) or several (400,500,600: multi-scale test); "
+     "default the preset's (500 paper, 800 torchvision)"},
+    {"flip", CLI_BOOL, offsetof(eval_cmd_config, flip), "0",
+     "model mode: also test the mirrored image at each scale"},
+    {"limit", CLI_INT64, offsetof(eval_cmd_config, limit), "0",
+     "model mode: evaluate the first N images only (0: all)"},
+    {"out", CLI_STRING, offsetof(eval_cmd_config, out), "",
+     "model mode: write the detections to this COCO results JSON file"},
 };
 
 static const cli_spec eval_cmd_spec = {
     "rankdet eval",
     "--coco-gt GT.json --coco-dt DETS.json [--json OUT.json] [--per-category]\n"
-    "   or: rankdet eval --voc DIR --dets DETS [--metric voc07|voc10] [--json OUT.json]",
+    "   or: rankdet eval --voc DIR --dets DETS [--metric voc07|voc10] [--json OUT.json]\n"
+    "   or: rankdet eval --weights W.h5 --data DIR [--split test] [--preset paper] [--backbone "
+    "resnet50]\n       [--scales 500|400,500,600] [--flip] [--limit N] [--out DETS.json] "
+    "[--threads T]",
     "COCO: evaluates detections as pycocotools' COCOeval does (iouType bbox): AP over IoU\n"
     ".50:.05:.95, AP50, AP75, AP small/medium/large, AR at 1/10/100 detections and AR\n"
     "small/medium/large, with the same numbers to 1e-12.\n"
@@ -67,7 +104,11 @@ static const cli_spec eval_cmd_spec = {
     "and averaged over .50:.05:.95, with the mAP of each. COCO results files for VOC number\n"
     "images by their position in the list and classes from 0, as `rankdet detect` writes them.\n"
     "A detection of an image or class the ground truth does not have is an error (exit 1); an\n"
-    "empty list gives AP 0.",
+    "empty list gives AP 0.\n"
+    "Model: runs the weights over the dataset's images with the preset's test transform and\n"
+    "post-processing (several scales and --flip: every pass pooled, class-wise NMS, the\n"
+    "preset's best kept) and prints AP, AP50, AP75 (PASCAL VOC2007 11-point for a VOC dataset,\n"
+    "averaged over IoU .50:.05:.95; COCO otherwise), APs, APm, APl (COCO) and each class's AP50.",
     eval_cmd_opts, (int)(sizeof eval_cmd_opts / sizeof eval_cmd_opts[0])};
 
 /* s as a JSON string (quotes, backslashes and control characters escaped). */
@@ -305,17 +346,23 @@ static int eval_voc_read_dets(const eval_cmd_config *c, const voc_eval_truth *t,
     return rc;
 }
 
-static int eval_voc_run(const eval_cmd_config *c)
+/* --split, or when it is empty the devkit's test list of dir when there is one, else "". */
+static void eval_default_split(const char *dir, const char *given, char *split, size_t size)
 {
-    char err[1024], split[RD_CLI_STR + 64];
-    snprintf(split, sizeof split, "%s", c->split);
-    if (!*split) {  // the devkit's test list when there is one
-        snprintf(split, sizeof split, "%s/ImageSets/Main/test.txt", c->voc);
+    snprintf(split, size, "%s", given);
+    if (!*split) {
+        snprintf(split, size, "%s/ImageSets/Main/test.txt", dir);
         FILE *f = fopen(split, "r");
-        snprintf(split, sizeof split, "%s", f ? "test" : "");
+        snprintf(split, size, "%s", f ? "test" : "");
         if (f)
             fclose(f);
     }
+}
+
+static int eval_voc_run(const eval_cmd_config *c)
+{
+    char err[1024], split[RD_CLI_STR + 64];
+    eval_default_split(c->voc, c->split, split, sizeof split);
     voc_eval_truth t;
     if (voc_eval_truth_read(c->voc, split, &t, err, sizeof err) != 0) {
         rd_error("%s", err);
@@ -347,6 +394,211 @@ static int eval_voc_run(const eval_cmd_config *c)
     return rc == 0 ? 0 : 1;
 }
 
+/* ---- model mode: --weights W.h5 --data DIR ---- */
+
+/* Usage checks of the model mode; fills ec (but not is_voc). 0, or -1 after a message. */
+static int eval_model_usage(const eval_cmd_config *c, eval_config *ec)
+{
+    static const char *const backbones[] = {"resnet18", "resnet34", "resnet50", "resnet101"};
+    int known = 0;
+    for (int i = 0; i < 4; i++)
+        known |= strcmp(c->backbone, backbones[i]) == 0;
+    const detector_preset *p = preset_find(c->preset);
+    char bad[RD_CLI_STR + 256] = "";
+    if (!*c->weights || !*c->data)
+        snprintf(bad, sizeof bad, "give both --weights W.h5 and --data DIR");
+    else if (*c->coco_gt || *c->coco_dt || *c->voc || *c->dets)
+        snprintf(bad, sizeof bad, "--weights/--data cannot be combined with --coco-gt, "
+                 "--coco-dt, --voc or --dets");
+    else if (p == NULL)
+        snprintf(bad, sizeof bad, "unknown --preset '%.200s'; known: %s", c->preset,
+                 preset_names());
+    else if (!known)
+        snprintf(bad, sizeof bad, "unknown --backbone '%.200s'; known: resnet18, resnet34, "
+                 "resnet50, resnet101", c->backbone);
+    else if (c->num_classes < 0 || c->num_classes > 100000)
+        snprintf(bad, sizeof bad, "--num-classes must be in [0, 100000], got %d",
+                 c->num_classes);
+    else if (c->limit < 0)
+        snprintf(bad, sizeof bad, "--limit must be >= 0, got %lld", (long long)c->limit);
+    else if (c->threads < 0 || c->threads > 1024)
+        snprintf(bad, sizeof bad, "--threads must be in [0, 1024], got %d", c->threads);
+    if (p)
+        eval_config_default(ec, p);
+    if (!*bad && *c->scales)
+        eval_parse_scales(ec, c->scales, bad, sizeof bad);
+    if (*bad)
+        cli_error(&eval_cmd_spec, "%s", bad);
+    if (*bad)
+        return -1;
+    ec->flip = c->flip;
+    ec->limit = c->limit;
+    ec->threads = c->threads > 0 ? c->threads : omp_get_num_procs();
+    return 0;
+}
+
+/* The model of the flags with the weights loaded; NULL after a message. */
+static retinanet *eval_model_load(const eval_cmd_config *c, const detector_preset *p, int k)
+{
+    retinanet_config mc;
+    retinanet_config_preset(&mc, p);
+    mc.depth = atoi(c->backbone + strlen("resnet"));
+    mc.num_classes = k;
+    retinanet *m = retinanet_create_inference(&mc);
+    char err[16384];
+    if (checkpoint_load(c->weights, m, err, sizeof err) < 0) {
+        rd_error("%s", err);
+        rd_error("--weights '%s' does not fit a %s RetinaNet with %d classes (--backbone, "
+                 "--num-classes and --preset must be those of the weights)", c->weights,
+                 c->backbone, k);
+        retinanet_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* A metric value, or "-" when undefined. */
+static void eval_model_print_value(double v)
+{
+    if (v < 0)
+        printf(" %7s", "-");
+    else
+        printf(" %7.4f", v);
+}
+
+static void eval_model_print(const eval_cmd_config *c, const eval_config *ec,
+                             const rd_dataset *ds, const char *split, const eval_metrics *r,
+                             const double *class_ap50, const rd_detection *dets)
+{
+    printf("eval: %s (%s, split %s): %lld of %lld images, %d classes; preset %s, scales",
+           c->data, ds->format, *split ? split : "-", (long long)r->nimages,
+           (long long)ds->nsamples, ds->nclasses, ec->preset->name);
+    for (int i = 0; i < ec->nscales; i++)
+        printf("%s%d", i ? "," : " ", ec->scales[i]);
+    printf("%s; %lld detections in %.2f s\n", ec->flip ? " + flip" : "", (long long)r->ndets,
+           r->seconds);
+    printf("AP, AP50, AP75: %s; APs, APm, APl: COCO\n\n%7s %7s %7s %7s %7s %7s\n",
+           ec->is_voc ? "PASCAL VOC2007 11-point AP (AP: mean over IoU .50:.05:.95)"
+                      : "COCO (AP: mean over IoU .50:.05:.95)",
+           "AP", "AP50", "AP75", "APs", "APm", "APl");
+    double head[6] = {r->ap, r->ap50, r->ap75, r->aps, r->apm, r->apl};
+    for (int i = 0; i < 6; i++)
+        eval_model_print_value(head[i]);
+    printf("\n\n%-20s %7s %8s %7s\n", "class", "gt", "dets", "AP50");
+    for (int k = 0; k < ds->nclasses; k++) {
+        int64_t gt = 0, nd = 0;
+        for (int64_t s = 0; s < r->nimages; s++)
+            for (int32_t j = 0; j < ds->samples[s].nobjects; j++) {
+                const rd_object *o = &ds->objects[ds->samples[s].first_object + j];
+                gt += o->label == k && !o->crowd && !(ec->is_voc && o->difficult);
+            }
+        for (int64_t i = 0; i < r->ndets; i++)
+            nd += dets[i].label == k;
+        printf("%-20.20s %7lld %8lld", ds->class_names[k], (long long)gt, (long long)nd);
+        eval_model_print_value(class_ap50[k]);
+        printf("\n");
+    }
+}
+
+/* The numbers as JSON text into f. */
+static void eval_model_json_put(FILE *f, const eval_cmd_config *c, const eval_config *ec,
+                                const rd_dataset *ds, const eval_metrics *r,
+                                const double *class_ap50)
+{
+    char v[32];
+    fprintf(f, "{\n  \"metric\": \"%s\",\n  \"weights\": ", ec->is_voc ? "voc07" : "coco_bbox");
+    eval_json_string(f, c->weights);
+    fprintf(f, ",\n  \"data\": ");
+    eval_json_string(f, c->data);
+    fprintf(f, ",\n  \"preset\": \"%s\",\n  \"scales\": [", ec->preset->name);
+    for (int i = 0; i < ec->nscales; i++)
+        fprintf(f, "%s%d", i ? ", " : "", ec->scales[i]);
+    fprintf(f, "],\n  \"flip\": %s,\n  \"images\": %lld,\n  \"detections\": %lld,\n  ",
+            ec->flip ? "true" : "false", (long long)r->nimages, (long long)r->ndets);
+    const char *names[6] = {"AP", "AP50", "AP75", "APs", "APm", "APl"};
+    double head[6] = {r->ap, r->ap50, r->ap75, r->aps, r->apm, r->apl};
+    for (int i = 0; i < 6; i++)
+        fprintf(f, "%s\"%s\": %s", i ? ", " : "", names[i], dets_json_format_double(head[i], v));
+    fprintf(f, ",\n  \"coco\": {");
+    for (int s = 0; s < COCO_STAT_COUNT; s++)
+        fprintf(f, "%s\"%s\": %s", s ? ", " : "", coco_eval_stat_name(s),
+                dets_json_format_double(r->coco[s], v));
+    fprintf(f, "},\n  \"per_class\": [");
+    for (int k = 0; k < ds->nclasses; k++) {
+        fprintf(f, "%s\n    {\"name\": ", k ? "," : "");
+        eval_json_string(f, ds->class_names[k]);
+        fprintf(f, ", \"AP50\": %s}", dets_json_format_double(class_ap50[k], v));
+    }
+    fprintf(f, "\n  ]\n}\n");
+}
+
+/* Detections, metrics, table, --out and --json for an open dataset and a loaded model. */
+static int eval_model_report(const eval_cmd_config *c, const eval_config *ec, retinanet *m,
+                             const rd_dataset *ds, const char *split)
+{
+    char err[1024];
+    eval_metrics r;
+    memset(&r, 0, sizeof r);
+    rd_detection *dets = NULL;
+    int64_t n = 0;
+    double t0 = rd_seconds();
+    double *class_ap50 = rd_calloc((size_t)ds->nclasses, sizeof *class_ap50, "class AP50");
+    int rc = eval_detect_dataset(m, ds, ec, &dets, &n, err, sizeof err);
+    r.seconds = rd_seconds() - t0;
+    if (rc == 0)
+        rc = eval_compute_metrics(ds, ec, dets, n, &r, class_ap50, err, sizeof err);
+    if (rc != 0)
+        rd_error("%s", err);
+    else
+        eval_model_print(c, ec, ds, split, &r, class_ap50, dets);
+    if (rc == 0 && *c->out &&
+        (rc = dets_json_write(c->out, dets, n, ds->category_ids, ds->nclasses, err,
+                              sizeof err)) != 0)
+        rd_error("--out: %s", err);
+    if (rc == 0 && *c->json) {
+        eval_json_writer w = {c->json, NULL, ""};
+        rc = eval_json_open(&w);
+        if (rc == 0) {
+            eval_model_json_put(w.f, c, ec, ds, &r, class_ap50);
+            rc = eval_json_commit(&w);
+        }
+    }
+    free(class_ap50);
+    free(dets);
+    return rc == 0 ? 0 : 1;
+}
+
+static int eval_model_run(const eval_cmd_config *c)
+{
+    eval_config ec;
+    if (eval_model_usage(c, &ec) < 0)
+        return 2;
+    rd_threads_set(ec.threads);
+    char err[1024], split[RD_CLI_STR + 64];
+    eval_default_split(c->data, c->split, split, sizeof split);
+    dataset_options opt = {NULL, split, NULL, BAD_SAMPLE_ERROR};
+    rd_dataset ds;
+    if (dataset_open(c->data, &opt, &ds, err, sizeof err) != 0) {
+        rd_error("--data: %s", err);
+        return 1;
+    }
+    int k = c->num_classes > 0 ? c->num_classes : ds.nclasses, rc = 1;
+    if (k != ds.nclasses) {
+        cli_error(&eval_cmd_spec, "--num-classes %d differs from the %d classes of --data "
+                  "'%s'", k, ds.nclasses, c->data);
+        dataset_free(&ds);
+        return 2;
+    }
+    ec.is_voc = strcmp(ds.format, "voc") == 0;
+    retinanet *m = eval_model_load(c, ec.preset, k);
+    if (m) {
+        rc = eval_model_report(c, &ec, m, &ds, split);
+        retinanet_destroy(m);
+    }
+    dataset_free(&ds);
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_cmd_config c;
@@ -355,12 +607,14 @@ int cmd_eval(int argc, char **argv)
     cli_result r = cli_parse(&eval_cmd_spec, &c, argc, argv, NULL, 0, &npos);
     if (r != CLI_OK)
         return r == CLI_HELP ? 0 : 2;
+    if (*c.weights || *c.data)
+        return eval_model_run(&c);
     int coco = *c.coco_gt || *c.coco_dt, voc = *c.voc || *c.dets;
     if (coco == voc) {
         cli_error(&eval_cmd_spec, coco ? "give either --coco-gt/--coco-dt or --voc/--dets, "
                                          "not both"
-                                       : "give --coco-gt GT.json --coco-dt DETS.json, or --voc "
-                                         "DIR --dets DETS");
+                                       : "give --coco-gt GT.json --coco-dt DETS.json, --voc "
+                                         "DIR --dets DETS, or --weights W.h5 --data DIR");
         return 2;
     }
     if (coco && (!*c.coco_gt || !*c.coco_dt)) {
