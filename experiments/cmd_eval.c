@@ -613,7 +613,7 @@ int cmd_eval(int argc, char **argv)
     if (coco == voc) {
         cli_error(&eval_cmd_spec, coco ? "give either --coco-gt/--coco-dt or --voc/--dets, "
                                          "not both"
-                                       : "give --coco-gt GT.json --coco-dt DETS.json, --voc "
+                                       : "give --coco-gt GT.json --coco-dt DETS.json, or --voc "
                                          "DIR --dets DETS, or --weights W.h5 --data DIR");
         return 2;
     }
