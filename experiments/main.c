@@ -18,6 +18,7 @@ static const command commands[] = {
     {"export", cmd_export, "export a run log's datasets as a table for plotting"},
     {"detect", cmd_detect, "RetinaNet on one image: detections table, forward dump, drawing"},
     {"eval", cmd_eval, "detection metrics: COCO (as pycocotools), VOC (as the devkit)"},
+    {"tables", cmd_tables, "the paper's Tables 1-3 beside rankdet's results (Markdown, LaTeX)"},
 };
 
 static void usage(FILE *f)
