@@ -13,7 +13,8 @@
  *     ground truth of the images left out is not missed;
  * (e) `rankdet eval --weights`: exit codes and messages for bad input, and a run whose JSON
  *     numbers and detections are those of evaluate_model in this process;
- * and the same detections and metrics with 1 and 2 decoding threads.
+ * and the same detections and metrics with 1 and 2 decoding threads; past the first image the
+ * loop allocates nothing.
  * experiments/ is not part of the library the suites link, so evaluate.c is compiled in. */
 #include "experiments/evaluate.c"
 
@@ -351,6 +352,48 @@ START_TEST(test_evaluate_multiscale_flip_pools_every_pass)
 }
 END_TEST
 
+/* Past the first image (every scale planned once), the image loop allocates nothing: every
+ * arena and the model's own arenas keep their size (images of one size; the decode buffers
+ * grow with the largest file, data/image's business). */
+START_TEST(test_evaluate_steady_state_allocates_nothing)
+{
+    rd_threads_set(1);
+    rd_dataset ds;
+    ev_open(&ds);
+    retinanet *m = ev_model();
+    eval_config c;
+    ev_config(&c, 1);
+    char err[1024];
+    ck_assert_int_eq(eval_parse_scales(&c, "48,64", err, sizeof err), 0);
+    c.flip = 1;
+    eval_work wk;
+    memset(&wk, 0, sizeof wk);
+    wk.pool = malloc(sizeof *wk.pool * 4 * 100);
+    wk.kept = malloc(sizeof *wk.kept * 100);
+    image_buffers bufs = {0};
+    size_t first[8] = {0};
+    for (int64_t s = 0; s < ds.nsamples; s++) {
+        rd_image img;
+        ck_assert_int_eq(image_read_into(ds.samples[s].image_path, &bufs, &img, err,
+                                         sizeof err), 0);
+        eval_image(m, &c, &img, ds.samples[s].image_id, &wk);
+        size_t now[8] = {wk.chw.grows, wk.transform.grows, wk.anchors.grows, wk.post.grows,
+                         wk.merge.grows, m->act_arena.grows, m->scratch_arena.grows,
+                         (size_t)wk.cap};
+        if (s == 0)
+            memcpy(first, now, sizeof first);
+        for (int i = 0; i < 8; i++)
+            ck_assert_msg(now[i] == first[i], "image %lld: counter %d grew %zu -> %zu",
+                          (long long)s, i, first[i], now[i]);
+    }
+    ck_assert_int_gt(wk.ndets, 40);
+    image_buffers_free(&bufs);
+    eval_work_free(&wk, 0);
+    retinanet_destroy(m);
+    dataset_free(&ds);
+}
+END_TEST
+
 /* The ground truth of ds's first `images` samples as detections of score 1 (malloc'd). */
 static rd_detection *ev_truth(const rd_dataset *ds, int64_t images, int64_t *n)
 {
@@ -670,6 +713,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_evaluate_single_scale_matches_detect);
     tcase_add_test(tc, test_evaluate_flip_pass_lands_on_original);
     tcase_add_test(tc, test_evaluate_multiscale_flip_pools_every_pass);
+    tcase_add_test(tc, test_evaluate_steady_state_allocates_nothing);
     tcase_add_test(tc, test_evaluate_metrics_perfect_and_limit);
     tcase_add_test(tc, test_evaluate_metrics_partial_as_evaluators);
     tcase_add_test(tc, test_evaluate_threads_same_result);
