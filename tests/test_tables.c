@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "analysis/tables.h"
+#include "lib/runlog.h"
 #include "tests/check_main.h"
 #include "tests/cli_run.h"
 
@@ -271,6 +272,153 @@ START_TEST(test_tables_malformed_metrics)
 }
 END_TEST
 
+/* ---- figures ---- */
+
+/* A run log at root/rel/log.h5 with the groups of experiments/train_run.h: 60 train rows (every
+ * 5 steps) whose losses fall with the step and 6 eval rows whose AP rises to final_ap. */
+static void figures_test_log(const char *root, const char *rel, double scale, double final_ap)
+{
+    static const char *const train[] = {"step", "epoch", "loss", "cls_loss", "box_loss",
+                                         "ap_loss", "lr", "num_pos", "seconds", "images_per_s"};
+    static const char *const eval[] = {"step", "epoch", "AP", "AP50", "AP75", "APs", "APm",
+                                       "APl", "seconds"};
+    tables_test_mkdirs(root, rel);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s/log.h5", root, rel);
+    runlog_meta meta = {"test", "0", "figures test", "loss = ap\n", 1};
+    rd_runlog *log = runlog_create(path, &meta, 1e9);
+    ck_assert_ptr_nonnull(log);
+    runlog_columns(log, "train", 10, train);
+    runlog_columns(log, "eval", 9, eval);
+    for (int i = 1; i <= 60; i++) {
+        double step = 5.0 * i, cls = scale / (1 + 0.05 * i), box = 0.5 * scale / (1 + 0.02 * i);
+        double ap_loss = 0.9 * exp(-0.03 * i) * scale + 0.05 * (i % 3);
+        double row[10] = {step, step / 100, cls + box, cls, box, ap_loss, 1e-3, 40, 0.1 * i, 8};
+        runlog_append(log, "train", row);
+        if (i % 10 == 0) {
+            double ap = final_ap * i / 60.0;
+            double erow[9] = {step, step / 100, ap, fmin(1, 1.6 * ap), 0.8 * ap, -1, ap, ap, 1};
+            runlog_append(log, "eval", erow);
+        }
+    }
+    runlog_close(log);
+}
+
+/* Run figures.sh KIND on src into out; its exit status, output in out/figures.txt. */
+static int figures_test_run(const char *kind, const char *src, const char *outdir)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && experiments/figures.sh '%s' %s '%s' '%s' "
+             "> '%s/figures.txt' 2>&1", outdir, test_rankdet_bin(), kind, src, outdir, outdir);
+    return cli_run_shell(cmd);
+}
+
+/* outdir/kind.png is a PNG of more than 10 KB and outdir/kind.svg names every title. */
+static void figures_test_check(const char *outdir, const char *kind, const char *const *titles)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s.png", outdir, kind);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s was not written", path);
+    unsigned char sig[8];
+    ck_assert_int_eq(fread(sig, 1, 8, f), 8);
+    ck_assert_msg(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0, "%s is not a PNG", path);
+    fseek(f, 0, SEEK_END);
+    ck_assert_msg(ftell(f) > 10000, "%s holds only %ld bytes", path, ftell(f));
+    fclose(f);
+    char name[64];
+    snprintf(name, sizeof name, "%s.svg", kind);
+    char *svg = tables_test_slurp(outdir, name);
+    ck_assert_contains(svg, "<svg");
+    ck_assert_contains(svg, "<path");
+    for (int i = 0; titles[i]; i++)
+        ck_assert_contains(svg, titles[i]);
+    free(svg);
+}
+
+static void figures_test_need_gnuplot(void)
+{
+    ck_assert_msg(cli_run_shell("command -v gnuplot >/dev/null 2>&1") == 0,
+                  "gnuplot is not installed: the figures need it (Debian package gnuplot-nox, "
+                  "make deps)");
+}
+
+START_TEST(test_figures_every_kind)
+{
+    figures_test_need_gnuplot();
+    char *dir = test_tmpdir(), *fig = test_path_in(dir, "figure5"), *out = test_path_in(dir, "out");
+    const char *losses[] = {"ap", "focal", "approx_ap", "hinge_ap"};
+    for (int l = 0; l < 4; l++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char rel[128];
+            snprintf(rel, sizeof rel, "%s/seed%d", losses[l], seed);
+            figures_test_log(fig, rel, 1 + 0.3 * l + 0.05 * seed, 0.6 - 0.1 * l);
+        }
+    ck_assert_int_eq(figures_test_run("fig5a", fig, out), 0);
+    figures_test_check(out, "fig5a", (const char *const[]){"ap (2 seeds)", "focal (2 seeds)",
+                                                         "approx_ap (2 seeds)", NULL});
+    ck_assert_int_eq(figures_test_run("fig5b", fig, out), 0);
+    figures_test_check(out, "fig5b", (const char *const[]){"ap (2 seeds)", "approx_ap (2 seeds)",
+                                                         "hinge_ap (2 seeds)",
+                                                         "moving mean over 3 logged rows", NULL});
+    char *run = test_path_in(fig, "ap/seed1");
+    ck_assert_int_eq(figures_test_run("train_curve", run, out), 0);
+    figures_test_check(out, "train_curve", (const char *const[]){"cls_loss", "box_loss",
+                                                               "AP50 (eval)", NULL});
+    char *sweep = test_path_in(dir, "table1b");
+    const char *deltas[] = {"delta0.25", "delta0.5", "delta1", "delta2"};
+    for (int d = 0; d < 4; d++)
+        for (int seed = 1; seed <= 3; seed++) {
+            char rel[128];
+            snprintf(rel, sizeof rel, "%s/seed%d", deltas[d], seed);
+            figures_test_log(sweep, rel, 1, 0.3 + 0.05 * d + 0.01 * seed);
+        }
+    ck_assert_int_eq(figures_test_run("delta_sweep", sweep, out), 0);
+    figures_test_check(out, "delta_sweep", (const char *const[]){"AP50, rankdet", "AP, paper",
+                                                               "3 seed(s)", NULL});
+    // δ = 0.25: final AP .31 .32 .33 -> .32 ± .01; AP50 = 1.6 AP -> .512 ± .016
+    char *tsv = tables_test_slurp(out, "delta_sweep.tsv");
+    double v[6];
+    const char *row = strstr(tsv, "\n0.25\t");
+    ck_assert_msg(row != NULL, "no δ = 0.25 row in:\n%s", tsv);
+    ck_assert_int_eq(sscanf(row, "%lf %lf %lf %lf %lf %lf", &v[0], &v[1], &v[2], &v[3], &v[4],
+                            &v[5]), 6);
+    double want[6] = {0.25, 0.32, 0.01, 0.512, 0.016, 3};
+    for (int i = 0; i < 6; i++)
+        ck_assert_double_eq_tol(v[i], want[i], 1e-9);
+    ck_assert_ptr_nonnull(strstr(tsv, "\n2\t"));
+    free(tsv);
+    free(sweep);
+    free(run);
+    free(out);
+    free(fig);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_figures_missing_logs)
+{
+    figures_test_need_gnuplot();
+    char *dir = test_tmpdir(), *empty = test_path_in(dir, "empty"), *out = test_path_in(dir, "out");
+    tables_test_mkdirs(dir, "empty/ap/seed1");
+    static const char *const kinds[][2] = {{"fig5a", "no <loss>/seed<k>/log.h5"},
+                                           {"fig5b", "no ap/, approx_ap/ or hinge_ap/"},
+                                           {"train_curve", "no run log"},
+                                           {"delta_sweep", "no delta"}};
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(figures_test_run(kinds[k][0], empty, out), 1);
+        char *text = tables_test_slurp(out, "figures.txt");
+        ck_assert_contains(text, kinds[k][1]);
+        ck_assert_contains(text, empty);
+        free(text);
+    }
+    ck_assert_int_eq(figures_test_run("fig6", empty, out), 2);
+    free(out);
+    free(empty);
+    free(dir);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("tables");
@@ -282,6 +430,8 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_tables_side_by_side);
     tcase_add_test(tc, test_tables_without_results);
     tcase_add_test(tc, test_tables_malformed_metrics);
+    tcase_add_test(tc, test_figures_every_kind);
+    tcase_add_test(tc, test_figures_missing_logs);
     suite_add_tcase(s, tc);
     return s;
 }
