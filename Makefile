@@ -56,21 +56,31 @@ $(BUILD)/librankdet.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The experiment modules (training runs, evaluation, benchmarks) without the entry point, for
+# the suites that test them.
+$(BUILD)/libexperiments.a: $(filter-out $(BUILD)/experiments/main.o,$(APP_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The version object is rebuilt every time so the run logs carry the current commit.
-$(BUILD)/experiments/version.o: experiments/version.c FORCE
+# The version object is rebuilt when the commit (or a dirty tree) changes, so run logs carry
+# the current commit.
+COMMIT_STAMP := $(BUILD)/commit.stamp
+$(shell mkdir -p $(BUILD); echo '$(GIT_COMMIT)' | cmp -s - $(COMMIT_STAMP) || echo '$(GIT_COMMIT)' > $(COMMIT_STAMP))
+$(BUILD)/experiments/version.o: experiments/version.c $(COMMIT_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DRANKDET_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
 
 # Test support files (tests/*.c other than test_*.c: the check main, shared helpers) link into
 # every suite.
-$(BUILD)/tests/test_%: tests/test_%.c $(TEST_SUPPORT_OBJ) $(BUILD)/librankdet.a
+$(BUILD)/tests/test_%: tests/test_%.c $(TEST_SUPPORT_OBJ) $(BUILD)/libexperiments.a \
+                      $(BUILD)/librankdet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -o $@ $< $(TEST_SUPPORT_OBJ) \
-	  $(BUILD)/librankdet.a $(LDLIBS) $(shell pkg-config --libs check) $(LDFLAGS)
+	  $(BUILD)/libexperiments.a $(BUILD)/librankdet.a $(LDLIBS) $(shell pkg-config --libs check) $(LDFLAGS)
 
 $(TEST_SUPPORT_OBJ): $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -100,3 +110,6 @@ clean:
 FORCE:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The paper's experiments (make table1 table2 table3 figure5 paper paper-tables).
+-include experiments/paper.mk

@@ -4,6 +4,7 @@
  * does assignment and box coding, the registry loss sees the whole batch's N·A·K scores. */
 #include "detector/train_step.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,13 +92,15 @@ static void train_step_plan(train_step *t, int n, int h, int w)
                                     rd_arena_align(na * sizeof(int32_t)) +
                                     rd_arena_align(na * K) +
                                     2 * rd_arena_align(na * 4 * sizeof(float)) +
-                                    rd_arena_align(na * K * sizeof(float)));
+                                    (t->cfg.track_ap_loss ? 2 : 1) *
+                                        rd_arena_align(na * K * sizeof(float)));
     t->anchors = rd_arena_push(&t->arena, (size_t)A * 4 * sizeof(float));
     t->match = rd_arena_push(&t->arena, na * sizeof(int32_t));
     t->labels = rd_arena_push(&t->arena, na * K);
     t->targets = rd_arena_push(&t->arena, na * 4 * sizeof(float));
     t->dbbox = rd_arena_push(&t->arena, na * 4 * sizeof(float));
     t->dcls = rd_arena_push(&t->arena, na * K * sizeof(float));
+    t->dap = t->cfg.track_ap_loss ? rd_arena_push(&t->arena, na * K * sizeof(float)) : NULL;
     anchors_generate(t->cfg.preset, levels, t->anchors);
     t->n = n, t->h = h, t->w = w, t->A = A;
 }
@@ -151,6 +154,24 @@ static void train_step_backward(train_step *t, train_timing *tm)
     tm->backbone_bwd = t4 - t3;
 }
 
+/* The interpolated AP-loss (δ = 1, the paper's setting) of the scores, for logging: the
+ * training loss's own value when it is that loss, else the `ap` loss on the side (-1 when not
+ * tracked). */
+static double train_step_ap_loss(train_step *t, const loss_inputs *in, double own)
+{
+    if (!t->cfg.track_ap_loss)
+        return -1;
+    const loss_params *p = &t->cfg.cls_params;
+    if (strcmp(t->cfg.cls_loss->name, "ap") == 0 && p->delta == 1 && p->interp)
+        return own;
+    loss_params ap;
+    loss_params_default(&ap);
+    loss_result r;
+    if (loss_find("ap")->compute(in, &ap, &t->loss_ws, t->dap, &r) != LOSS_OK)
+        return NAN;
+    return r.loss;
+}
+
 loss_status train_step_gradients(train_step *t, const train_batch *b, train_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -170,9 +191,13 @@ loss_status train_step_gradients(train_step *t, const train_batch *b, train_stat
     tm->assign = t1 - t0, tm->cls_loss = t2 - t1;
     if (st != LOSS_OK)
         return st;
-    box_loss_result br;
-    box_loss_compute(&t->cfg.preset->box_loss, t->model->bbox_regression, t->targets, t->match,
-                     b->n, t->A, t->dbbox, &br);
+    out->ap_loss = train_step_ap_loss(t, &in, st == LOSS_OK ? t->last.loss : 0);
+    box_loss_result br = {0};
+    if (t->cfg.no_box_loss)
+        memset(t->dbbox, 0, sizeof(float) * 4 * (size_t)(b->n * t->A));
+    else
+        box_loss_compute(&t->cfg.preset->box_loss, t->model->bbox_regression, t->targets,
+                         t->match, b->n, t->A, t->dbbox, &br);
     double t3 = train_now();
     tm->box_loss = t3 - t2;
     train_step_backward(t, tm);
@@ -182,16 +207,63 @@ loss_status train_step_gradients(train_step *t, const train_batch *b, train_stat
     return LOSS_OK;
 }
 
+/* The global L2 norm of the gradients (summed in table order, so the same on any thread
+ * count); scales them to clip when it is larger and clip > 0. */
+static double train_step_clip(train_step *t, double clip)
+{
+    const retinanet *m = t->model;
+    double ss = 0;
+    for (int i = 0; i < m->nparams; i++) {
+        const float *g = m->params[i].grad;
+        if (g == NULL)
+            continue;
+        double part = 0;
+        for (size_t j = 0; j < m->params[i].count; j++)
+            part += (double)g[j] * (double)g[j];
+        ss += part;
+    }
+    double norm = sqrt(ss);
+    if (clip > 0 && norm > clip) {
+        float f = (float)(clip / norm);
+        for (int i = 0; i < m->nparams; i++) {
+            float *g = m->params[i].grad;
+            for (size_t j = 0; g && j < m->params[i].count; j++)
+                g[j] *= f;
+        }
+    }
+    return norm;
+}
+
 loss_status train_step_run(train_step *t, const train_batch *b, train_stats *out)
 {
     loss_status st = train_step_gradients(t, b, out);
     if (st != LOSS_OK)
         return st;
     double t0 = train_now();
+    out->grad_norm = train_step_clip(t, t->cfg.clip_grad);
     out->lr = sgd_step(&t->opt);
     out->time.sgd = train_now() - t0;
     out->time.total += out->time.sgd;
     return LOSS_OK;
+}
+
+void train_step_replan(train_step *t)
+{
+    t->n = t->h = t->w = 0;
+}
+
+const char *train_step_nonfinite_param(const train_step *t)
+{
+    const retinanet *m = t->model;
+    for (int i = 0; i < m->nparams; i++) {
+        const float *v = m->params[i].data;
+        float acc = 0;
+        for (size_t j = 0; j < m->params[i].count; j++)
+            acc += v[j] * 0.0f;  // NaN for any NaN or Inf element, else 0
+        if (acc != 0)  // true for NaN too
+            return m->params[i].name;
+    }
+    return NULL;
 }
 
 const char *train_step_describe(const train_step *t, loss_status st, char *buf, int bufsize)

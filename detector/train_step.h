@@ -30,6 +30,10 @@ typedef struct train_config {
     const loss_def *cls_loss;       // a registry entry (loss_find)
     loss_params cls_params;
     sgd_config sgd;
+    int no_box_loss;                // 1: box regression off (no box loss, no box gradient)
+    int track_ap_loss;              // 1: also the interpolated AP-loss of the scores (δ = 1)
+    double clip_grad;               // > 0: gradients scaled so their global L2 norm is at most
+                                    // this before the update (0: never)
 } train_config;
 
 /* Seconds of the phases of the last step (wall clock). */
@@ -48,8 +52,10 @@ typedef struct train_stats {
     double loss;           // cls_loss + box_loss
     double cls_loss;       // the registry loss's value
     double box_loss;       // box_loss_result.loss
+    double ap_loss;        // the batch's interpolated AP-loss (track_ap_loss; else -1)
     int64_t num_pos;       // positive (anchor, class) entries in the batch
     double lr;             // the learning rate the step used
+    double grad_norm;      // global L2 norm of the parameter gradients, before any clipping
     train_timing time;
 } train_stats;
 
@@ -73,6 +79,7 @@ typedef struct train_step {
     float *targets;        // [N][A][4] box targets of positives
     float *dcls;           // [N][A][K] the loss's update of the scores
     float *dbbox;          // [N][A][4] d box loss / d deltas
+    float *dap;            // [N][A][K] the AP-loss's update when tracked (else NULL)
     rd_arena arena;        // the arrays above
     rd_arena loss_ws;      // classification loss scratch
     rd_arena assign_ws;    // assignment scratch
@@ -99,6 +106,12 @@ loss_status train_step_run(train_step *t, const train_batch *b, train_stats *out
 /* train_step_run without the SGD update: forward, losses and the parameter gradients (left in
  * the model's gradient tensors), the same statistics but no lr. */
 loss_status train_step_gradients(train_step *t, const train_batch *b, train_stats *out);
+/* Forget the planned batch shape, so the next step plans the model again (call after using the
+ * model for anything else, e.g. an evaluation that re-planned it for inference). */
+void train_step_replan(train_step *t);
+/* The name of the first model parameter holding a NaN or Inf, or NULL when all are finite. */
+const char *train_step_nonfinite_param(const train_step *t);
+
 /* "score 12 (image 0, anchor 0, class 12) is NaN"-style text for a failed step, into buf. */
 const char *train_step_describe(const train_step *t, loss_status st, char *buf, int bufsize);
 

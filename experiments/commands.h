@@ -11,6 +11,7 @@ int cmd_synth(int argc, char **argv);   // experiments/cmd_synth.c
 int cmd_eval(int argc, char **argv);    // experiments/cmd_eval.c
 int cmd_detect(int argc, char **argv);  // experiments/cmd_detect.c
 int cmd_tables(int argc, char **argv);  // experiments/cmd_tables.c
+int cmd_train(int argc, char **argv);   // experiments/cmd_train.c
 
 /* Build identity, for logs and --version. */
 const char *rankdet_version(void);

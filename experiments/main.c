@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"train", cmd_train, "train RetinaNet with any registry loss: run log, checkpoints, metrics"},
     {"loss", cmd_loss, "run one registry loss on scores and labels from an HDF5 file"},
     {"toy", cmd_toy, "convergence study of the losses on linearly separable toy data"},
     {"bench", cmd_bench, "benchmarks (`rankdet bench loss`)"},

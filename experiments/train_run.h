@@ -2,7 +2,7 @@
  * on the CPU: dataset and loader, model, training steps, periodic evaluation, HDF5 run log,
  * checkpoints, resume, signals, progress.
  *
- * Config: one `key = value` file (experiments/*.cfg; keys are the table's names, '-' and '_'
+ * Config: one `key = value` file (experiments/<name>.cfg; keys are the table's names, '-' and '_'
  * alike) then key=value overrides; every key of train_run_opts can be overridden. The resolved
  * config goes into the run log and every checkpoint.
  *
@@ -10,7 +10,7 @@
  *   log.h5         the run log (lib/runlog.h). Root attributes: version, git_commit,
  *                  command_line, config, seed, start_time. Groups (float64 columns):
  *                    train/  step epoch loss cls_loss box_loss ap_loss lr num_pos seconds
- *                            images_per_s        (one row every log_every steps; loss columns
+ *                            images_per_s grad_norm        (one row every log_every steps; loss columns
  *                            are means over those steps; ap_loss is the interpolated AP-loss
  *                            of the batch's scores whatever the training loss, Figure 5b)
  *                    eval/   step epoch AP AP50 AP75 APs APm APl seconds   (each evaluation)
@@ -73,6 +73,7 @@ typedef struct train_run_config {
     double warmup_factor;
     char lr_steps[RD_CLI_STR];     // epochs at which lr ×= gamma_lr, "110,140"
     double lr_gamma;
+    double clip_grad;              // > 0: global gradient norm cap before each update
     int augment;                   // SSD-style augmentation on
     /* evaluation */
     int64_t eval_every;            // steps between evaluations (0: only at the end)
