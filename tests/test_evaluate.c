@@ -16,6 +16,7 @@
  * and the same detections and metrics with 1 and 2 decoding threads; past the first image the
  * loop allocates nothing.
  * experiments/ is not part of the library the suites link, so evaluate.c is compiled in. */
+#include "experiments/evaluate.c"
 
 #include <cJSON.h>
 #include <hdf5.h>
@@ -28,7 +29,6 @@
 #include "analysis/voc_eval.h"
 #include "data/dataset.h"
 #include "detector/checkpoint.h"
-#include "experiments/evaluate.h"
 #include "lib/threads.h"
 #include "tests/check_main.h"
 #include "tests/cli_run.h"
