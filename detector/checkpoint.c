@@ -616,3 +616,49 @@ int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *
     s->step = step;
     return 0;
 }
+
+/* dims[0] of state_dict/<name>, or -1 when there is no such dataset. */
+static int64_t ckpt_dim0(hid_t f, const char *name)
+{
+    char path[256], type[32];
+    snprintf(path, sizeof path, "state_dict/%s", name);
+    int ndim = 0, f32;
+    int64_t dims[CHECKPOINT_MAX_DIMS];
+    if (ckpt_describe(f, path, &ndim, dims, &f32, type, sizeof type) != 0 || ndim < 1)
+        return -1;
+    return dims[0];
+}
+
+int checkpoint_infer_config(const char *path, retinanet_config *c, char *err, size_t errsize)
+{
+    checkpoint_reader r;
+    if (checkpoint_open(&r, path, err, errsize) < 0)
+        return -1;
+    int64_t width = ckpt_dim0(r.file, "backbone.body.conv1.weight");
+    int64_t fpn = ckpt_dim0(r.file, "backbone.fpn.inner_blocks.0.0.weight");
+    int64_t logits = ckpt_dim0(r.file, "head.classification_head.cls_logits.bias");
+    int bottleneck = ckpt_dim0(r.file, "backbone.body.layer1.0.conv3.weight") > 0;
+    int blocks = 0;
+    char name[96];
+    for (;; blocks++) {
+        snprintf(name, sizeof name, "backbone.body.layer3.%d.conv1.weight", blocks);
+        if (ckpt_dim0(r.file, name) < 0)
+            break;
+    }
+    checkpoint_close(&r);
+    int depth = !bottleneck ? (blocks == 2 ? 18 : blocks == 6 ? 34 : 0)
+                            : (blocks == 6 ? 50 : blocks == 23 ? 101 : 0);
+    if (width <= 0 || fpn <= 0 || logits <= 0 || depth == 0 || c->num_anchors <= 0 ||
+        logits % c->num_anchors != 0) {
+        snprintf(err, errsize, "%s: not the weights of a RetinaNet rankdet knows (stem %lld, FPN "
+                 "%lld, %lld class logits for %d anchors, %d blocks in layer3%s)", path,
+                 (long long)width, (long long)fpn, (long long)logits, c->num_anchors, blocks,
+                 bottleneck ? ", bottleneck" : "");
+        return -1;
+    }
+    c->depth = depth;
+    c->width = (int)width;
+    c->fpn_channels = (int)fpn;
+    c->num_classes = (int)(logits / c->num_anchors);
+    return 0;
+}

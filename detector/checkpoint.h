@@ -87,6 +87,12 @@ void checkpoint_close(checkpoint_reader *r);
 int checkpoint_read_sgd(checkpoint_reader *r, const retinanet *m, sgd *s, char *err,
                         size_t errsize);
 
+/* The network a checkpoint's state_dict/ holds, read from its tensors' shapes: ResNet depth
+ * (blocks of layer3 and whether they are bottlenecks), stem width, FPN channels and, with
+ * c->num_anchors already set by the preset, the number of classes. The other fields of c are
+ * left as they are. 0, or -1 with a message (not a RetinaNet state_dict). */
+int checkpoint_infer_config(const char *path, retinanet_config *c, char *err, size_t errsize);
+
 /* open + read_state_dict + close. 0, or -1 with a message. */
 int checkpoint_load(const char *path, retinanet *m, char *err, size_t errsize);
 

@@ -46,10 +46,11 @@ static const cli_opt detect_opts[] = {
      "checkpoint (HDF5, state_dict/ under torchvision's names)"},
     {"preset", CLI_STRING, offsetof(detect_config, preset), "paper",
      "conventions: paper or torchvision (transform, anchors, post-processing, P6 input)"},
-    {"backbone", CLI_STRING, offsetof(detect_config, backbone), "resnet50",
-     "resnet18, resnet34, resnet50 or resnet101"},
+    {"backbone", CLI_STRING, offsetof(detect_config, backbone), "",
+     "resnet18, resnet34, resnet50 or resnet101 (\"\": the weights' own; the network's widths "
+     "always come from the weights)"},
     {"num-classes", CLI_INT, offsetof(detect_config, num_classes), "0",
-     "K, the classes of the weights' class head (91 for torchvision's COCO weights)"},
+     "K, the classes of the weights' class head (0: the weights' own)"},
     {"input", CLI_STRING, offsetof(detect_config, input), "",
      "JPEG or PNG image, or HDF5 file with dataset image float [3][H][W] in [0, 1]"},
     {"dump", CLI_STRING, offsetof(detect_config, dump), "",
@@ -249,12 +250,9 @@ typedef struct detect_run {
 
 /* Model, weights, transform, forward, anchors, post-processing. 0, or -1 after a message. */
 static int detect_run_all(const detect_config *c, const detector_preset *p,
-                          const detect_image *im, detect_run *r)
+                          const retinanet_config *mcp, const detect_image *im, detect_run *r)
 {
-    retinanet_config mc;
-    retinanet_config_preset(&mc, p);
-    mc.depth = atoi(c->backbone + strlen("resnet"));
-    mc.num_classes = c->num_classes;
+    retinanet_config mc = *mcp;
     r->m = retinanet_create_inference(&mc);
     char err[16384];
     if (checkpoint_load(c->weights, r->m, err, sizeof err) < 0) {
@@ -418,7 +416,7 @@ static int detect_write_draw(const char *path, const detect_image *im, const det
 static int detect_check_usage(const detect_config *c, const detector_preset **p)
 {
     static const char *const backbones[] = {"resnet18", "resnet34", "resnet50", "resnet101"};
-    int known = 0;
+    int known = *c->backbone == '\0';
     for (int i = 0; i < 4; i++)
         known |= strcmp(c->backbone, backbones[i]) == 0;
     struct stat st;
@@ -431,8 +429,8 @@ static int detect_check_usage(const detect_config *c, const detector_preset **p)
     else if (!known)
         snprintf(bad, sizeof bad, "unknown --backbone '%.200s'; known: resnet18, resnet34, "
                  "resnet50, resnet101", c->backbone);
-    else if (c->num_classes < 1 || c->num_classes > 100000)
-        snprintf(bad, sizeof bad, "--num-classes must be in [1, 100000], got %d (the classes "
+    else if (c->num_classes < 0 || c->num_classes > 100000)
+        snprintf(bad, sizeof bad, "--num-classes must be in [0, 100000], got %d (the classes "
                  "of the weights' class head)", c->num_classes);
     else if (c->min_size < 0 || c->max_size < 0 || c->min_size > 10000 || c->max_size > 10000)
         snprintf(bad, sizeof bad, "--min-size and --max-size must be in [0, 10000]");
@@ -447,6 +445,27 @@ static int detect_check_usage(const detect_config *c, const detector_preset **p)
     return *bad ? -1 : 0;
 }
 
+/* The network of the weights (depth, widths, classes), checked against --backbone and
+ * --num-classes when given. 0, or -1 after a message. */
+static int detect_model_config(const detect_config *c, const detector_preset *p,
+                               retinanet_config *mc)
+{
+    retinanet_config_preset(mc, p);
+    char err[1024];
+    if (checkpoint_infer_config(c->weights, mc, err, sizeof err) < 0) {
+        rd_error("--weights: %s", err);
+        return -1;
+    }
+    if ((*c->backbone && atoi(c->backbone + strlen("resnet")) != mc->depth) ||
+        (c->num_classes > 0 && c->num_classes != mc->num_classes)) {
+        rd_error("--weights '%s' hold a resnet%d RetinaNet with %d classes under the %s preset; "
+                 "--backbone and --num-classes must agree", c->weights, mc->depth,
+                 mc->num_classes, p->name);
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_detect(int argc, char **argv)
 {
     detect_config c;
@@ -459,6 +478,10 @@ int cmd_detect(int argc, char **argv)
     if (detect_check_usage(&c, &p) < 0)
         return 2;
     rd_threads_set(c.threads > 0 ? c.threads : omp_get_num_procs());
+    retinanet_config mc;
+    if (detect_model_config(&c, p, &mc) < 0)
+        return 1;
+    c.num_classes = mc.num_classes;
     detect_names names;
     detect_image im;
     if (detect_names_load(c.names, c.num_classes, &names) < 0)
@@ -469,7 +492,7 @@ int cmd_detect(int argc, char **argv)
     }
     detect_run r;
     memset(&r, 0, sizeof r);
-    int st = detect_run_all(&c, p, &im, &r);
+    int st = detect_run_all(&c, p, &mc, &im, &r);
     if (st == 0) {
         detect_print(&c, &im, &r, &names);
         if (*c.dump)

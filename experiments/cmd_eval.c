@@ -74,8 +74,9 @@ static const cli_opt eval_cmd_opts[] = {
      "model mode: dataset (VOC devkit or image/XML folder, COCO, YOLO); the split is --split"},
     {"preset", CLI_STRING, offsetof(eval_cmd_config, preset), "paper",
      "model mode: conventions, paper or torchvision (test transform, anchors, post-processing)"},
-    {"backbone", CLI_STRING, offsetof(eval_cmd_config, backbone), "resnet50",
-     "model mode: resnet18, resnet34, resnet50 or resnet101"},
+    {"backbone", CLI_STRING, offsetof(eval_cmd_config, backbone), "",
+     "model mode: resnet18, resnet34, resnet50 or resnet101 (\"\": the weights' own; the "
+     "network's widths always come from the weights)"},
     {"num-classes", CLI_INT, offsetof(eval_cmd_config, num_classes), "0",
      "model mode: K of the weights' class head (0: the dataset's classes; must match them)"},
     {"scales", CLI_STRING, offsetof(eval_cmd_config, scales), "",
@@ -400,7 +401,7 @@ static int eval_voc_run(const eval_cmd_config *c)
 static int eval_model_usage(const eval_cmd_config *c, eval_config *ec)
 {
     static const char *const backbones[] = {"resnet18", "resnet34", "resnet50", "resnet101"};
-    int known = 0;
+    int known = *c->backbone == '\0';
     for (int i = 0; i < 4; i++)
         known |= strcmp(c->backbone, backbones[i]) == 0;
     const detector_preset *p = preset_find(c->preset);
@@ -442,10 +443,19 @@ static retinanet *eval_model_load(const eval_cmd_config *c, const detector_prese
 {
     retinanet_config mc;
     retinanet_config_preset(&mc, p);
-    mc.depth = atoi(c->backbone + strlen("resnet"));
-    mc.num_classes = k;
-    retinanet *m = retinanet_create_inference(&mc);
     char err[16384];
+    if (checkpoint_infer_config(c->weights, &mc, err, sizeof err) < 0) {
+        rd_error("--weights: %s", err);
+        return NULL;
+    }
+    if ((*c->backbone && atoi(c->backbone + strlen("resnet")) != mc.depth) ||
+        mc.num_classes != k) {
+        rd_error("--weights '%s' hold a resnet%d RetinaNet with %d classes under the %s preset, "
+                 "not a %s with %d classes", c->weights, mc.depth, mc.num_classes, p->name,
+                 *c->backbone ? c->backbone : "network", k);
+        return NULL;
+    }
+    retinanet *m = retinanet_create_inference(&mc);
     if (checkpoint_load(c->weights, m, err, sizeof err) < 0) {
         rd_error("%s", err);
         rd_error("--weights '%s' does not fit a %s RetinaNet with %d classes (--backbone, "
