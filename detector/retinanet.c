@@ -26,6 +26,7 @@ void retinanet_config_default(retinanet_config *c, int paper)
         .prior = 0.01f,
         .box_last_std = paper ? 0.001f : 0.01f,
         .fpn_gaussian = paper ? 1 : 0,
+        .head_std = 0.01f,
     };
 }
 
@@ -53,6 +54,8 @@ int retinanet_config_check(const retinanet_config *c, char *err, size_t errsize)
         bad = "prior must be in (0, 1)";
     else if (!(c->box_last_std >= 0.0f))
         bad = "box_last_std must be >= 0";
+    else if (!(c->head_std >= 0.0f))
+        bad = "head_std must be >= 0";
     if (bad)
         snprintf(err, errsize, "retinanet: %s (fpn_channels %d, num_classes %d, num_anchors %d, "
                  "prior %g)", bad, c->fpn_channels, c->num_classes, c->num_anchors,
@@ -230,7 +233,12 @@ static void retinanet_init_conv(const retinanet *m, retinanet_param *p, rd_rng *
 {
     size_t fan_in = (size_t)p->shape[1] * p->shape[2] * p->shape[3];
     size_t fan_out = (size_t)p->shape[0] * p->shape[2] * p->shape[3];
-    if (str_starts(p->name, "backbone.body.")) {
+    if (str_starts(p->name, "backbone.body.") && m->cfg.zero_init_residual &&
+        str_starts(p->name, "backbone.body.layer") &&
+        (str_ends(p->name, m->cfg.depth >= 50 ? ".conv3.weight" : ".conv2.weight"))) {
+        for (size_t i = 0; i < p->count; i++)
+            p->data[i] = 0.0f;
+    } else if (str_starts(p->name, "backbone.body.")) {
         double std = sqrt(2.0 / (double)fan_out);  // kaiming_normal_(fan_out, relu)
         for (size_t i = 0; i < p->count; i++)
             p->data[i] = (float)rd_rng_gaussian(rng, std);
@@ -239,7 +247,10 @@ static void retinanet_init_conv(const retinanet *m, retinanet_param *p, rd_rng *
         for (size_t i = 0; i < p->count; i++)
             p->data[i] = (float)((2.0 * rd_rng_uniform(rng) - 1.0) * bound);
     } else {
-        double std = str_ends(p->name, "bbox_reg.weight") ? m->cfg.box_last_std : 0.01;
+        int last = str_ends(p->name, "bbox_reg.weight") || str_ends(p->name, "cls_logits.weight");
+        double std = str_ends(p->name, "bbox_reg.weight") ? m->cfg.box_last_std
+                     : m->cfg.head_std > 0 || last ? (m->cfg.head_std > 0 ? m->cfg.head_std : 0.01)
+                                                   : sqrt(2.0 / (double)fan_in);
         for (size_t i = 0; i < p->count; i++)
             p->data[i] = (float)rd_rng_gaussian(rng, std);
     }

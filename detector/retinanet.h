@@ -37,6 +37,11 @@ typedef struct retinanet_config {
     float box_last_std;   // std of bbox_reg's initial weights (0.01; 0.001 in the AP-loss code)
     int fpn_gaussian;     // 1: FPN weights N(0, 0.01) (AP-loss code); 0: torchvision's
                           // kaiming_uniform(a=1)
+    float head_std;       // std of the heads' hidden convolutions and class logits (0.01, as
+                          // both references); 0: hidden ones kaiming_normal(fan_in), which keeps
+                          // the signal through narrow heads trained from scratch
+    int zero_init_residual;  // 1: the last convolution of every residual branch starts at 0
+                             // (each block starts as the identity; for training from scratch)
 } retinanet_config;
 
 /* One tensor of the table. */

@@ -55,6 +55,9 @@ typedef struct train_run_config {
     int fpn_channels;              // FPN and head channels (256)
     int frozen_stages;             // 0 none ... 5 whole backbone (2: stem + layer1)
     char pretrained[RD_CLI_STR];   // HDF5 with state_dict/ tensors to start from ("" : none)
+    char fpn_init[RD_CLI_STR];     // preset | gaussian | kaiming
+    double head_std;               // heads' hidden convolutions (0: kaiming)
+    int zero_init_residual;        // residual branches start at zero
     /* loss */
     char loss[RD_CLI_STR];         // registry name: ap auc approx_ap hinge_ap focal ce_ohem
     double delta;                  // ap, auc

@@ -26,6 +26,13 @@ static const cli_opt train_run_opts[] = {
     OPT("pretrained", CLI_STRING, pretrained, "",
         "HDF5 state_dict/ to start from, e.g. ImageNet weights from "
         "experiments/convert_torchvision.py (\"\": random initialisation)"),
+    OPT("fpn-init", CLI_STRING, fpn_init, "preset",
+        "FPN initialisation: preset (paper: N(0, 0.01); torchvision: kaiming_uniform), "
+        "gaussian or kaiming"),
+    OPT("head-std", CLI_DOUBLE, head_std, "0.01",
+        "std of the heads' hidden convolutions (0: kaiming, for narrow heads from scratch)"),
+    OPT("zero-init-residual", CLI_BOOL, zero_init_residual, "0",
+        "residual branches start at zero (training the backbone from scratch)"),
     OPT("loss", CLI_STRING, loss, "ap", "classification loss: ap auc approx_ap hinge_ap focal ce_ohem"),
     OPT("delta", CLI_DOUBLE, delta, "1", "ap, auc: half-width of the piecewise step (eq. 14)"),
     OPT("interp", CLI_BOOL, interp, "1", "ap: interpolated AP (Algorithm 1)"),

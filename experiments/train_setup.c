@@ -146,7 +146,17 @@ static int train_build_model(train_ctx *x)
     mc.fpn_channels = c->fpn_channels;
     mc.frozen_stages = c->frozen_stages;
     mc.num_classes = x->train_ds.nclasses;
+    mc.head_std = (float)c->head_std;
+    mc.zero_init_residual = c->zero_init_residual;
+    if (strcmp(c->fpn_init, "preset") != 0)
+        mc.fpn_gaussian = strcmp(c->fpn_init, "gaussian") == 0;
     char err[2048];
+    if (strcmp(c->fpn_init, "preset") != 0 && strcmp(c->fpn_init, "gaussian") != 0 &&
+        strcmp(c->fpn_init, "kaiming") != 0) {
+        cli_error(&train_run_spec, "fpn-init '%s': expected preset, gaussian or kaiming",
+                  c->fpn_init);
+        return 2;
+    }
     if (retinanet_config_check(&mc, err, sizeof err) != 0) {
         cli_error(&train_run_spec, "%s", err);
         return 2;

@@ -247,6 +247,41 @@ START_TEST(test_init_weights)
 }
 END_TEST
 
+static double rms_of(retinanet *m, const char *name)
+{
+    retinanet_param *w = retinanet_param_find(m, name);
+    ck_assert_ptr_nonnull(w);
+    double ss = 0.0;
+    for (size_t k = 0; k < w->count; k++)
+        ss += (double)w->data[k] * w->data[k];
+    return sqrt(ss / (double)w->count);
+}
+
+/* The from-scratch options: kaiming hidden head convolutions (std sqrt(2 / fan_in)), the class
+ * logits and box layers unchanged, zero residual branches (conv2 of basic blocks only). */
+START_TEST(test_init_from_scratch)
+{
+    retinanet_config c = narrow_config(0, 2);
+    c.fpn_channels = 64;
+    c.head_std = 0;
+    c.zero_init_residual = 1;
+    retinanet *m = retinanet_create(&c);
+    retinanet_init_weights(m, 5);
+    double kaiming = sqrt(2.0 / (64.0 * 9.0));
+    ck_assert_double_eq_tol(rms_of(m, "head.classification_head.conv.0.0.weight"), kaiming,
+                            0.03 * kaiming);
+    ck_assert_double_eq_tol(rms_of(m, "head.regression_head.conv.3.0.weight"), kaiming,
+                            0.03 * kaiming);
+    ck_assert_double_eq_tol(rms_of(m, "head.classification_head.cls_logits.weight"), 0.01,
+                            0.001);
+    ck_assert_double_eq(rms_of(m, "backbone.body.layer1.0.conv2.weight"), 0.0);
+    ck_assert_double_eq(rms_of(m, "backbone.body.layer4.1.conv2.weight"), 0.0);
+    ck_assert(rms_of(m, "backbone.body.layer4.1.conv1.weight") > 0.01);
+    ck_assert(rms_of(m, "backbone.body.layer2.0.downsample.0.weight") > 0.01);
+    retinanet_destroy(m);
+}
+END_TEST
+
 /* Frozen stages get no gradient, and freezing them does not change the others' gradients. */
 START_TEST(test_frozen_stages)
 {
@@ -338,6 +373,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_table_sizes_match_torchvision);
     tcase_add_test(tc, test_table_names_resnet50);
     tcase_add_test(tc, test_init_weights);
+    tcase_add_test(tc, test_init_from_scratch);
     tcase_add_test(tc, test_frozen_stages);
     tcase_add_test(tc, test_step_allocates_nothing);
     tcase_add_test(tc, test_fd_whole_network_p6_on_p5);
