@@ -38,6 +38,7 @@ typedef struct detect_config {
     char draw[RD_CLI_STR];
     char names[RD_CLI_STR];
     double min_size, max_size;
+    double draw_min_score;
     int threads;
 } detect_config;
 
@@ -60,6 +61,8 @@ static const cli_opt detect_opts[] = {
     {"names", CLI_STRING, offsetof(detect_config, names), "",
      "class names, one per line (default: the 20 VOC classes for K = 20, torchvision's COCO "
      "list for K = 91)"},
+    {"draw-min-score", CLI_DOUBLE, offsetof(detect_config, draw_min_score), "0.3",
+     "--draw: only detections scoring at least this (the table lists them all)"},
     {"min-size", CLI_DOUBLE, offsetof(detect_config, min_size), "0",
      "test resize: shorter side target (0: the preset's, 500 paper, 800 torchvision)"},
     {"max-size", CLI_DOUBLE, offsetof(detect_config, max_size), "0",
@@ -390,19 +393,28 @@ static int detect_write_dump(const char *path, const detect_image *im, const det
 
 /* The image with every detection's box and "name score" tag, as PNG. 0, or -1. */
 static int detect_write_draw(const char *path, const detect_image *im, const detect_run *r,
-                             const detect_names *names)
+                             const detect_names *names, double min_score)
 {
-    rd_image out;
-    image_alloc(&out, im->width, im->height);
-    memcpy(out.rgb, im->rgb.rgb, (size_t)3 * im->width * im->height);
+    /* Images under 300 pixels a side are enlarged (nearest) so the labels stay readable. */
     int side = im->width < im->height ? im->width : im->height;
+    int up = side < 300 ? (300 + side - 1) / side : 1;
+    rd_image out;
+    image_alloc(&out, im->width * up, im->height * up);
+    for (int y = 0; y < out.height; y++)
+        for (int x = 0; x < out.width; x++)
+            memcpy(out.rgb + 3 * ((size_t)y * out.width + x),
+                   im->rgb.rgb + 3 * ((size_t)(y / up) * im->width + x / up), 3);
+    side *= up;
     int t = side >= 600 ? 3 : side >= 200 ? 2 : 1, scale = side >= 600 ? 2 : 1;
     for (int i = r->ndet - 1; i >= 0; i--) {  // the best on top
         const rd_detection *d = &r->dets[i];
+        if (d->score < min_score)
+            continue;
+        rd_box box = {d->box.x1 * up, d->box.y1 * up, d->box.x2 * up, d->box.y2 * up};
         char buf[32], label[160];
         snprintf(label, sizeof label, "%s %.2f", detect_name(names, d->label, buf, sizeof buf),
                  d->score);
-        draw_box_label(&out, d->box, label, t, scale, draw_palette(d->label));
+        draw_box_label(&out, box, label, t, scale, draw_palette(d->label));
     }
     char err[1024];
     int st = image_write_png(path, &out, err, sizeof err);
@@ -498,7 +510,7 @@ int cmd_detect(int argc, char **argv)
         if (*c.dump)
             st = detect_write_dump(c.dump, &im, &r, p->name);
         if (st == 0 && *c.draw)
-            st = detect_write_draw(c.draw, &im, &r, &names);
+            st = detect_write_draw(c.draw, &im, &r, &names, c.draw_min_score);
     }
     detect_run_free(&r);
     detect_image_free(&im);

@@ -161,21 +161,26 @@ START_TEST(test_detect_png_matches_torchvision)
     case_make(&t);
     char *out = malloc(OUT_SIZE), *err = malloc(OUT_SIZE), extra[2048];
     char *dump = test_path_in(t.dir, "dump.h5"), *draw = test_path_in(t.dir, "draw.png");
-    snprintf(extra, sizeof extra, "--dump %s --draw %s", dump, draw);
+    snprintf(extra, sizeof extra, "--dump %s --draw %s --draw-min-score 0", dump, draw);
     int rc = case_run(&t, t.png, extra, out, err);
     ck_assert_msg(rc == 0, "exit %d: %.800s", rc, err);
     ck_assert_msg(strstr(out, "46 detections") != NULL, "%.800s", out);
     ck_assert_msg(strstr(out, "network input 160 x 224 (resized 160 x 205)") != NULL, "%.800s", out);
     check_dump(dump);
-    /* The drawing: the image's size, and boxes drawn over it. */
+    /* The drawing: the image enlarged (nearest) to at least 300 pixels a side, boxes over it. */
     rd_image drawn;
     char msg[1024];
     ck_assert_msg(image_read(draw, &drawn, msg, sizeof msg) == 0, "%s", msg);
-    ck_assert_int_eq(drawn.width, t.width);
-    ck_assert_int_eq(drawn.height, t.height);
+    int side = t.width < t.height ? t.width : t.height;
+    int up = side < 300 ? (300 + side - 1) / side : 1;
+    ck_assert_int_eq(drawn.width, t.width * up);
+    ck_assert_int_eq(drawn.height, t.height * up);
     size_t changed = 0;
-    for (size_t i = 0; i < (size_t)3 * t.width * t.height; i++)
-        changed += drawn.rgb[i] != t.img.rgb[i];
+    for (int y = 0; y < drawn.height; y++)
+        for (int x = 0; x < drawn.width; x++)
+            for (int ch = 0; ch < 3; ch++)
+                changed += drawn.rgb[3 * ((size_t)y * drawn.width + x) + ch] !=
+                           t.img.rgb[3 * ((size_t)(y / up) * t.width + x / up) + ch];
     ck_assert_uint_gt(changed, 100);
     image_free(&drawn);
     free(dump);
