@@ -60,8 +60,9 @@ mean_by_key() {
             printf "\t%d\n", nfiles } }' "$@" | sort -g
 }
 
-# The seed<k>/log.h5 files of one variant folder.
-logs_of() { find "$1" -mindepth 2 -maxdepth 2 -path '*/seed*/log.h5' | sort -V; }
+# The seed<k>/log.h5 files of one variant folder (seed<k> may be a link to the run, as
+# experiments/sweep.sh makes them).
+logs_of() { find -L "$1" -mindepth 2 -maxdepth 2 -path '*/seed*/log.h5' | sort -V; }
 
 # variants_with_logs DIR: the sub-folders of DIR holding seed<k>/log.h5, ap first.
 variants_with_logs() {
