@@ -18,12 +18,12 @@ echo "== training (experiments/demo.cfg; log, checkpoints and weights in $out/ru
 "$bin" train experiments/demo.cfg data="$data" out="$out/run"
 echo
 echo "== evaluation on the test split (VOC2007 metric; AP is the mean over IoU .50:.95) =="
-"$bin" eval --weights "$out/run/final.h5" --data "$data" --split test --scales 128 --threads 2 \
+"$bin" eval --weights "$out/run/final.h5" --data "$data" --split test --scales 256 --threads 2 \
   | tee "$out/metrics.txt"
 ./experiments/figures.sh "$bin" train_curve "$out/run" "$out"
 for id in $(head -n 4 "$data/ImageSets/Main/test.txt"); do
   "$bin" detect --weights "$out/run/final.h5" --input "$data/JPEGImages/$id.jpg" \
-    --names "$data/names.txt" --min-size 128 --max-size 128 --draw "$out/detections_$id.png" \
+    --names "$data/names.txt" --min-size 256 --max-size 256 --draw "$out/detections_$id.png" \
     > "$out/detections_$id.txt"
 done
 echo
