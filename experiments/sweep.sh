@@ -12,8 +12,12 @@
 # = delta1 of table1b = interp_yes of table1c = ap of table2 = ap of figure5a. A run with
 # metrics.tsv is done and skipped; one with checkpoint.h5 and no metrics.tsv was interrupted and
 # is continued with resume=1 (bit for bit the uninterrupted run); anything else is started anew.
+# Table 3's multi-scale test (ms) is not trained again: the weights of its single-scale run (ss)
+# are evaluated with `rankdet eval --weights` at its scales (runs/<hash>/ then holds config.txt,
+# metrics.tsv, detections.json, eval.json, eval.txt, eval_seconds.txt and source, a link to the
+# trained run; no log.h5 or weights of its own).
 # One line per run: experiment, variant, seed, AP50, AP, minutes (train/ and eval/ seconds of the
-# run log) and whether it was trained, resumed or done before.
+# run log, or the evaluation's) and whether it was trained, resumed, evaluated or done before.
 #
 # Usage: experiments/sweep.sh EXPERIMENT [KNOB=VALUE ...]
 #   EXPERIMENT  table1a (batch size) table1b (δ) table1c (interpolation) table2 (losses)
@@ -166,7 +170,7 @@ find_datasets() {
         data_keys "$DATA"
         add_set "$(basename "$(cd "$DATA" && pwd)")" "$here/$PRESET.cfg" "${dkeys[@]}"
       elif [ "$PRESET" = tiny ]; then
-        synth_set "$RESULTS/data/synth" --size 256
+        synth_set "$RESULTS/data/synth" --size 128
         data_keys "$RESULTS/data/synth"
         add_set synth "$here/tiny.cfg" "${dkeys[@]}"
       else
@@ -206,7 +210,10 @@ cfg_value() {
     END { print val }' "$1"
 }
 
-# variants CFG: "name|key=value key=value" lines of the experiment on base config CFG.
+# variants CFG: "name|key=value key=value[|source]" lines of the experiment on base config CFG.
+# A variant with a source differs from it in test keys only: it is not trained but evaluated
+# (`rankdet eval --weights`) on the source's final weights, which gives the numbers a run
+# trained with its keys would end with (the same weights, the same evaluation).
 variants() {
   local cfg=$1 b g d
   case "$experiment" in
@@ -219,18 +226,18 @@ variants() {
     table1c) echo "interp_no|interp=false"; echo "interp_yes|interp=true" ;;
     table2|figure5a) for d in ce_ohem focal auc ap; do echo "$d|loss=$d"; done ;;
     table3)
-      # RetinaNet500 with ResNet-101, tested at a short side of 500 (the tiny set's 256, smoke's
+      # RetinaNet500 with ResNet-101, tested at a short side of 500 (the tiny set's 128, smoke's
       # 64). Multi-scale test: the paper does not give its scales; ours are five short sides
       # around the single one (0.8 to 1.6 times 500 on the paper preset) and the mirrored image.
       local ss ms w=''
       case "$PRESET" in
         paper) ss="test-size=500"; ms="test-scales=400,500,600,700,800 test-flip=true"
                w=" pretrained=$WEIGHTS/resnet101.h5" ;;
-        tiny) ss="test-size=256"; ms="test-scales=192,224,256,320,384 test-flip=true" ;;
+        tiny) ss="test-size=128"; ms="test-scales=96,112,128,160,192 test-flip=true" ;;
         smoke) ss="test-size=64"; ms="test-scales=48,64,96 test-flip=true" ;;
       esac
       echo "ss|backbone=resnet101$w $ss"
-      echo "ms|backbone=resnet101$w $ss $ms" ;;
+      echo "ms|backbone=resnet101$w $ss $ms|ss" ;;
     figure5b) for d in ap approx_ap hinge_ap; do echo "$d|loss=$d box-loss=false eval-every=0"; done ;;
   esac
 }
@@ -265,8 +272,12 @@ last_value() {
 # (train/, last row) and its last evaluation's seconds (eval/, last row).
 summary() {
   local run=$3 t e
-  t=$("$BIN" export "$run/log.h5" --group train 2>/dev/null | last_value seconds) || t=''
-  e=$("$BIN" export "$run/log.h5" --group eval 2>/dev/null | last_value seconds) || e=''
+  if [ -f "$run/eval_seconds.txt" ]; then
+    t=0; e=$(cat "$run/eval_seconds.txt")
+  else
+    t=$("$BIN" export "$run/log.h5" --group train 2>/dev/null | last_value seconds) || t=''
+    e=$("$BIN" export "$run/log.h5" --group eval 2>/dev/null | last_value seconds) || e=''
+  fi
   awk -v x="$experiment" -v v="$1" -v s="$2" -v t="${t:-0}" -v e="${e:-0}" -v how="$4" \
       -v h="${run##*/}" '!/^#/ && NF { ap = $1; ap50 = $2; exit }
       END { printf "%-9s %-10s seed%-2s AP50 %.4f  AP %.4f  %6.2f min  %-11s runs/%s\n",
@@ -294,10 +305,46 @@ train_run() {
   [ -f "$run/metrics.tsv" ] || die "rankdet train left no metrics.tsv in $run"
 }
 
+# key_of KEY: the value of KEY in the resolved text on stdin.
+key_of() { awk -v k="$1" '$1 == k { sub(/^[^=]*= ?/, ""); print; exit }'; }
+
+# eval_run RUN SOURCE TEXT: RUN as a run of the resolved config TEXT whose training is that of
+# SOURCE (a finished run): SOURCE's final.h5 evaluated with TEXT's test keys by `rankdet eval`
+# into detections.json, eval.json (all its numbers) and metrics.tsv (written last); config.txt
+# is SOURCE's with the test keys and out of TEXT, and source links to SOURCE. Sets run_how.
+eval_run() {
+  local run=$1 src=$2 text=$3 scales flip=() t0 rc=0 k
+  if [ -f "$run/metrics.tsv" ]; then run_how="done before"; return 0; fi
+  run_how=evaluated
+  rm -rf "$run"; mkdir -p "$run"
+  scales=$(key_of test-scales <<<"$text"); [ -n "$scales" ] || scales=$(key_of test-size <<<"$text")
+  [ "$(key_of test-flip <<<"$text")" = 1 ] && flip=(--flip)
+  local data; data=$(key_of val-data <<<"$text"); [ -n "$data" ] || data=$(key_of data <<<"$text")
+  t0=$(date +%s.%N)
+  "$BIN" eval --weights "$src/final.h5" --data "$data" --split "$(key_of val-split <<<"$text")" \
+    --preset "$(key_of preset <<<"$text")" --scales "$scales" "${flip[@]}" \
+    --limit "$(key_of eval-limit <<<"$text")" --threads "$THREADS" --out "$run/detections.json" \
+    --json "$run/eval.json" > "$run/eval.txt" || rc=$?
+  stop_if_interrupted
+  [ "$rc" -eq 0 ] || die "rankdet eval failed (exit $rc) on $src/final.h5; see $run/eval.txt"
+  ln -sfn "../${src##*/}" "$run/source"
+  awk -v out="$run" -v scales="$scales" -v flip="${flip[*]:+true}" '
+    $1 == "test-scales" { $0 = "test-scales = " scales } $1 == "test-flip" { $0 = "test-flip = " (flip ? flip : "false") }
+    $1 == "out" { $0 = "out = " out } { print }' "$src/config.txt" > "$run/config.txt"
+  echo "$(date +%s.%N) $t0" | awk '{ printf "%.3f\n", $1 - $2 }' > "$run/eval_seconds.txt"
+  { printf '# AP\tAP50\tAP75\tAPs\tAPm\tAPl\n'
+    for k in AP AP50 AP75 APs APm APl; do
+      grep -o "\"$k\": [-0-9.eE+]*" "$run/eval.json" | head -n1 | awk '{ printf "%.6f", $2 }'
+      [ "$k" = APl ] && printf '\n' || printf '\t'
+    done; } > "$run/metrics.tsv.tmp"
+  [ "$(awk 'END { print NF }' "$run/metrics.tsv.tmp")" -eq 6 ] || die "$run/eval.json lacks a metric"
+  mv "$run/metrics.tsv.tmp" "$run/metrics.tsv"
+}
+
 # one_run NAME CFG VARIANT SEED KEY=VALUE...: one variant × seed of one dataset: resolve, hash,
 # lock, train or continue or skip, link, summary.
 one_run() {
-  local name=$1 cfg=$2 variant=$3 seed=$4; shift 4
+  local name=$1 cfg=$2 variant=$3 seed=$4 source=$5; shift 5
   local text hash run link lock
   text=$(resolve "$cfg" "$@" seed="$seed")
   hash=$(printf '%s\n' "$text" | sha256sum | cut -c1-16)
@@ -305,7 +352,11 @@ one_run() {
   mkdir -p "$RESULTS/runs"
   exec {lock}>"$run.lock"
   flock "$lock"   # a parallel sweep reaching the same run waits for it, then skips it
-  train_run "$run" "$cfg" "$@" seed="$seed"
+  if [ -n "$source" ]; then
+    eval_run "$run" "$(readlink -f "$RESULTS/$experiment/$PRESET-$name/$source/seed$seed")" "$text"
+  else
+    train_run "$run" "$cfg" "$@" seed="$seed"
+  fi
   printf '%s\n' "$text" > "$run/resolved.txt"
   exec {lock}>&-
   link=$RESULTS/$experiment/$PRESET-$name/$variant
@@ -331,15 +382,21 @@ for set in "${sets[@]}"; do
       printf '%s\n' "${vars[@]}" | grep -q "^$want|" || die_usage "VARIANTS: $experiment has no variant '$want' (it has: $(printf '%s\n' "${vars[@]}" | cut -d'|' -f1 | paste -sd' '))"
     done
   fi
+  selected=$VARIANTS  # and the variants they are evaluated from
+  for v in "${vars[@]}"; do
+    IFS='|' read -r variant keys source <<<"$v"
+    if [ -n "$source" ] && [[ ",$VARIANTS," == *",$variant,"* ]]; then selected+=",$source"; fi
+  done
   echo "== $experiment $PRESET-$name: $(printf '%s\n' "${vars[@]}" | cut -d'|' -f1 | paste -sd' ') × $SEEDS seed(s) -> $RESULTS/$experiment/$PRESET-$name"
   for v in "${vars[@]}"; do
-    variant=${v%%|*}
-    if [ -n "$VARIANTS" ] && [[ ",$VARIANTS," != *",$variant,"* ]]; then continue; fi
-    read -r -a over <<<"${v#*|}"
+    IFS='|' read -r variant keys source <<<"$v"
+    if [ -n "$VARIANTS" ] && [[ ",$selected," != *",$variant,"* ]]; then continue; fi
+    read -r -a over <<<"$keys"
     read -r -a extra <<<"$ARGS"
     for ((seed = 1; seed <= SEEDS; seed++)); do
       stop_if_interrupted
-      one_run "$name" "$cfg" "$variant" "$seed" "${data_args[@]}" "${over[@]}" "${extra[@]}"
+      one_run "$name" "$cfg" "$variant" "$seed" "$source" "${data_args[@]}" "${over[@]}" \
+        "${extra[@]}"
     done
   done
 done

@@ -241,6 +241,36 @@ static void exp_check_logs(const char *results)
         ck_assert_msg(v[i] > 0 && v[i] <= 1, "ap_loss %g", v[i]);
 }
 
+/* Two files hold the same bytes. */
+static void exp_check_same_file(const char *a, const char *b)
+{
+    static char ta[1 << 20], tb[1 << 20];
+    long na = exp_read(a, ta, sizeof ta), nb = exp_read(b, tb, sizeof tb);
+    ck_assert_msg(na > 0 && na == nb && memcmp(ta, tb, (size_t)na) == 0, "%s and %s differ", a, b);
+}
+
+/* Table 3's ms, evaluated from ss's weights, ends where a run trained with ms's keys ends:
+ * the same metrics.tsv and detections.json, byte for byte. */
+static void exp_check_ms_as_trained(const char *results)
+{
+    char ms[EXP_PATH], cmd[EXP_PATH * 3], a[EXP_FILE], b[EXP_FILE];
+    exp_seed_link(results, "table3", "ms", 1, ms);
+    snprintf(cmd, sizeof cmd, "'%s' train experiments/smoke.cfg data='%s/data/smoke/synth' "
+             "backbone=resnet101 test-size=64 test-scales=48,64,96 test-flip=true seed=1 "
+             "threads=1 progress=0 out='%s/ms_trained' >/dev/null 2>&1", test_rankdet_bin(),
+             results, results);
+    ck_assert_int_eq(cli_run_shell(cmd), 0);
+    const char *files[] = {"metrics.tsv", "detections.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/%s", ms, files[i]);
+        snprintf(b, sizeof b, "%s/ms_trained/%s", results, files[i]);
+        exp_check_same_file(a, b);
+    }
+    exp_check_config(ms, "test-scales = 48,64,96");
+    snprintf(a, sizeof a, "%s/source/final.h5", ms);
+    ck_assert_int_eq(access(a, F_OK), 0);
+}
+
 static time_t exp_mtime(const char *path)
 {
     struct stat st;
@@ -251,17 +281,20 @@ static time_t exp_mtime(const char *path)
 START_TEST(test_sweeps_layout_and_skip)
 {
     char *results = test_tmpdir();
-    int lines = 0;
+    int lines = 0, evaluated = 0;
     for (int e = 0; e < 7; e++) {
         ck_assert_msg(exp_sweep(results, exp_names[e], "SEEDS=2") == 0, "%s: %s", exp_names[e],
                       exp_out);
         ck_assert_int_eq(exp_count_lines(" AP50 "), 2 * exp_nvariants[e]);
         lines += exp_count_lines(" trained ");
+        evaluated += exp_count_lines(" evaluated ");
     }
-    ck_assert_int_eq(lines, 32);  // every config trained once, whatever reached it first
+    ck_assert_int_eq(lines, 30);  // every config trained once, whatever reached it first
+    ck_assert_int_eq(evaluated, 2);  // Table 3's ms: ss's weights at ms's scales
     exp_check_layout(results);
     exp_check_configs(results);
     exp_check_logs(results);
+    exp_check_ms_as_trained(results);
 
     char run[EXP_PATH], path[EXP_FILE];
     exp_seed_link(results, "table1a", "bs8", 1, run);
@@ -310,14 +343,6 @@ static void exp_only_run(const char *results, char *run)
     ck_assert_int_eq((int)g.gl_pathc, 1);
     snprintf(run, EXP_PATH, "%s", g.gl_pathv[0]);
     globfree(&g);
-}
-
-/* Two files hold the same bytes. */
-static void exp_check_same_file(const char *a, const char *b)
-{
-    static char ta[1 << 20], tb[1 << 20];
-    long na = exp_read(a, ta, sizeof ta), nb = exp_read(b, tb, sizeof tb);
-    ck_assert_msg(na > 0 && na == nb && memcmp(ta, tb, (size_t)na) == 0, "%s and %s differ", a, b);
 }
 
 START_TEST(test_sweep_resumes_interrupted_run)
