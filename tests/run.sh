@@ -3,6 +3,7 @@
 # closing line "tests: N passed, N failed". Exits non-zero if any suite fails.
 set -u
 export RANKDET_BIN="$1"
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"  # sleeping OpenMP threads: steady times on a busy machine
 shift
 passed=0; failed=0; bad_suites=()
 for t in "$@"; do
