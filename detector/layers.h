@@ -50,6 +50,22 @@ void affine_relu_forward(const float *x, int n, int c, int hw, const float *scal
 void affine_relu_backward(const float *y, const float *dy, int n, int c, int hw,
                           const float *scale, float *dx);
 
+/* Training-mode BatchNorm (torch.nn.BatchNorm2d in train mode) over [N][C][HW]: per channel,
+ * the batch mean and biased variance over (N, HW); x is OVERWRITTEN with
+ * x̂ = (x - mean) / sqrt(var + eps) (kept for backward), y = weight · x̂ + bias, then
+ * max(·, 0) when relu; y must not be x. stats [2][C] receives the batch mean and
+ * 1 / sqrt(var + eps); running_mean and running_var move as PyTorch's: r = (1 - momentum) · r
+ * + momentum · batch value, the variance unbiased (· n/(n-1), n = N·HW; biased when n = 1). */
+void bn_train_forward(float *x, int n, int c, int hw, const float *weight, const float *bias,
+                      float eps, float momentum, float *running_mean, float *running_var,
+                      float *stats, float *y, int relu);
+/* Backward of bn_train_forward (before its ReLU: apply relu_backward to dy first) from xhat and
+ * stats of the forward: dx = weight/σ · (dy - mean(dy) - x̂ · mean(dy · x̂)) (overwritten; may
+ * be dy); dweight += Σ dy · x̂ and dbias += Σ dy per channel. */
+void bn_train_backward(const float *xhat, const float *dy, int n, int c, int hw,
+                       const float *weight, const float *stats, float *dx, float *dweight,
+                       float *dbias);
+
 /* y = max(x, 0); y may be x. */
 void relu_forward(const float *x, size_t count, float *y);
 /* dx = dy where the forward OUTPUT y > 0, else 0; dx may be dy. */

@@ -1,6 +1,6 @@
 /* resnet.c — the shared convolution and planner blocks and the ResNet backbone (resnet.h).
  * Reference: torchvision 0.14 models/resnet.py (BasicBlock, Bottleneck v1.5, _make_layer) with
- * FrozenBatchNorm2d; names as its state_dict. */
+ * FrozenBatchNorm2d, or torch.nn.BatchNorm2d in train mode (bn_train); names as its state_dict. */
 #include "detector/resnet.h"
 
 #include <stdio.h>
@@ -39,7 +39,8 @@ void net_conv_visit(net_conv *c, const char *prefix, const char *bn_prefix, int 
     const conv2d_desc *d = &c->d;
     int wshape[4] = {d->cout, d->cin, d->k, d->k}, vshape[4] = {d->cout, 0, 0, 0};
     if (!trainable)
-        c->dweight = c->dbias = NULL;
+        c->dweight = c->dbias = c->dbn_weight = c->dbn_bias = NULL;
+    int bn_trainable = trainable && c->bn_train;
     net_visit_one(fn, ctx, prefix, "weight", NET_ROLE_CONV_WEIGHT, wshape, trainable, &c->weight,
                   &c->dweight);
     if (c->has_bias)
@@ -47,8 +48,10 @@ void net_conv_visit(net_conv *c, const char *prefix, const char *bn_prefix, int 
                       &c->dbias);
     if (!c->has_bn)
         return;
-    net_visit_one(fn, ctx, bn_prefix, "weight", NET_ROLE_BN_WEIGHT, vshape, 0, &c->bn_weight, NULL);
-    net_visit_one(fn, ctx, bn_prefix, "bias", NET_ROLE_BN_BIAS, vshape, 0, &c->bn_bias, NULL);
+    net_visit_one(fn, ctx, bn_prefix, "weight", NET_ROLE_BN_WEIGHT, vshape, bn_trainable,
+                  &c->bn_weight, &c->dbn_weight);
+    net_visit_one(fn, ctx, bn_prefix, "bias", NET_ROLE_BN_BIAS, vshape, bn_trainable, &c->bn_bias,
+                  &c->dbn_bias);
     net_visit_one(fn, ctx, bn_prefix, "running_mean", NET_ROLE_BN_MEAN, vshape, 0, &c->bn_mean,
                   NULL);
     net_visit_one(fn, ctx, bn_prefix, "running_var", NET_ROLE_BN_VAR, vshape, 0, &c->bn_var, NULL);
@@ -68,6 +71,12 @@ void net_conv_forward(const net_conv *c, const float *x, int n, int h, int w, fl
 {
     const conv2d_desc *d = &c->d;
     int oh = conv2d_out(h, d->k, d->stride, d->pad), ow = conv2d_out(w, d->k, d->stride, d->pad);
+    if (c->xhat != NULL) {
+        conv2d_forward(d, x, n, h, w, c->weight, c->bias, c->xhat, scratch);
+        bn_train_forward(c->xhat, n, d->cout, oh * ow, c->bn_weight, c->bn_bias, c->bn_eps,
+                         NET_BN_MOMENTUM, c->bn_mean, c->bn_var, c->bn_stats, y, relu);
+        return;
+    }
     conv2d_forward(d, x, n, h, w, c->weight, c->bias, y, scratch);
     if (c->has_bn && relu)
         affine_relu_forward(y, n, d->cout, oh * ow, c->scale, c->shift, y);
@@ -83,13 +92,29 @@ void net_conv_backward(const net_conv *c, const float *x, const float *y, float 
     const conv2d_desc *d = &c->d;
     int oh = conv2d_out(h, d->k, d->stride, d->pad), ow = conv2d_out(w, d->k, d->stride, d->pad);
     size_t count = (size_t)n * d->cout * oh * ow;
-    if (c->has_bn && relu)
+    if (c->xhat != NULL) {
+        if (relu)
+            relu_backward(y, dy, count, dy);
+        net_conv_bn_backward(c, dy, n, oh, ow, dy);
+    } else if (c->has_bn && relu)
         affine_relu_backward(y, dy, n, d->cout, oh * ow, c->scale, dy);
     else if (c->has_bn)
         affine_backward(dy, n, d->cout, oh * ow, c->scale, dy);
     else if (relu)
         relu_backward(y, dy, count, dy);
     conv2d_backward(d, x, n, h, w, c->weight, dy, dx, c->dweight, c->dbias, scratch);
+}
+
+void net_conv_bn_backward(const net_conv *c, const float *dy, int n, int oh, int ow, float *dz)
+{
+    int cout = c->d.cout;
+    if (c->xhat != NULL)
+        bn_train_backward(c->xhat, dy, n, cout, oh * ow, c->bn_weight, c->bn_stats, dz,
+                          c->dbn_weight, c->dbn_bias);
+    else if (c->has_bn)
+        affine_backward(dy, n, cout, oh * ow, c->scale, dz);
+    else if (dz != dy)
+        memcpy(dz, dy, (size_t)n * cout * oh * ow * sizeof(float));
 }
 
 /* ---- net_plan ---------------------------------------------------------------------------- */
@@ -139,6 +164,17 @@ void net_plan_conv(net_plan *p, const conv2d_desc *d, int n, int h, int w)
         p->scratch_floats = s;
 }
 
+void net_plan_bn(net_plan *p, net_conv *c, int n, int oh, int ow)
+{
+    c->xhat = NULL;
+    c->bn_stats = NULL;
+    if (!p->training || !c->bn_train)
+        return;
+    RD_CHECK(c->has_bn && c->dbn_weight != NULL, "training-mode BatchNorm without gradients");
+    c->xhat = net_plan_keep(p, (size_t)n * c->d.cout * oh * ow);
+    c->bn_stats = net_plan_keep(p, 2 * (size_t)c->d.cout);
+}
+
 int net_plan_slot_of(const net_plan *p, const float *ptr)
 {
     for (int i = 0; i < NET_SLOTS; i++)
@@ -160,9 +196,12 @@ int resnet_config_check(const resnet_config *c, char *err, size_t errsize)
         bad = "frozen_stages must be in [0, 5]";
     else if (!(c->bn_eps >= 0.0f))
         bad = "bn_eps must be >= 0";
+    else if (c->bn_train != 0 && c->bn_train != 1)
+        bad = "bn_train must be 0 or 1";
     if (bad)
-        snprintf(err, errsize, "resnet: %s (depth %d, width %d, frozen_stages %d, bn_eps %g)",
-                 bad, c->depth, c->width, c->frozen_stages, (double)c->bn_eps);
+        snprintf(err, errsize, "resnet: %s (depth %d, width %d, frozen_stages %d, bn_eps %g, "
+                 "bn_train %d)", bad, c->depth, c->width, c->frozen_stages, (double)c->bn_eps,
+                 c->bn_train);
     return bad ? -1 : 0;
 }
 
@@ -186,6 +225,22 @@ static void resnet_block_init(resnet_block *b, int bottleneck, int cin, int plan
     b->trainable = trainable;
 }
 
+/* BatchNorm mode of one convolution: training mode when bn_train and c is trainable. */
+static void resnet_conv_bn_mode(net_conv *c, const resnet_config *cfg, int trainable)
+{
+    c->bn_train = cfg->bn_train && trainable && c->has_bn;
+    c->bn_eps = cfg->bn_eps;
+}
+
+/* resnet_conv_bn_mode for every convolution of a block. */
+static void resnet_block_bn_mode(resnet_block *b, const resnet_config *cfg)
+{
+    resnet_conv_bn_mode(&b->c1, cfg, b->trainable);
+    resnet_conv_bn_mode(&b->c2, cfg, b->trainable);
+    resnet_conv_bn_mode(&b->c3, cfg, b->trainable);
+    resnet_conv_bn_mode(&b->down, cfg, b->trainable);
+}
+
 void resnet_init(resnet *r, const resnet_config *c)
 {
     char err[256];
@@ -197,6 +252,7 @@ void resnet_init(resnet *r, const resnet_config *c)
     r->bottleneck = c->depth >= 50;
     r->stem_trainable = c->frozen_stages == 0;
     net_conv_init(&r->stem, 3, c->width, 7, 2, 3, 0, 1);
+    resnet_conv_bn_mode(&r->stem, c, r->stem_trainable);
     int cin = c->width;
     for (int i = 0; i < 4; i++) {
         int planes = c->width << i;
@@ -205,6 +261,7 @@ void resnet_init(resnet *r, const resnet_config *c)
             resnet_block *b = &r->layer[i][j];
             resnet_block_init(b, r->bottleneck, cin, planes, j == 0 && i > 0 ? 2 : 1,
                               resnet_layer_trainable(r, i));
+            resnet_block_bn_mode(b, c);
             cin = r->bottleneck ? 4 * planes : planes;
         }
         r->channels[i] = cin;
@@ -290,6 +347,12 @@ static int resnet_block_plan(resnet_block *b, int bottleneck, int n, int x_slot,
         net_plan_conv(p, &b->c3.d, n, b->oh, b->ow);
     if (b->has_down)
         net_plan_conv(p, &b->down.d, n, b->h, b->w);
+    net_plan_bn(p, &b->c1, n, bottleneck ? b->h : b->oh, bottleneck ? b->w : b->ow);
+    net_plan_bn(p, &b->c2, n, b->oh, b->ow);
+    if (bottleneck)
+        net_plan_bn(p, &b->c3, n, b->oh, b->ow);
+    if (b->has_down)
+        net_plan_bn(p, &b->down, n, b->oh, b->ow);
     if (b->trainable) {
         net_plan_grad(p, in_sz);
         net_plan_grad(p, out_sz);
@@ -301,6 +364,8 @@ static int resnet_block_plan(resnet_block *b, int bottleneck, int n, int x_slot,
 void resnet_plan(resnet *r, int n, int h, int w, net_plan *p)
 {
     int c = r->cfg.width;
+    if (r->cfg.bn_train && !p->training && p->measuring)
+        resnet_fold_bn(r);  // an inference plan runs on the running statistics
     r->n = n;
     r->h = h;
     r->w = w;
@@ -310,6 +375,7 @@ void resnet_plan(resnet *r, int n, int h, int w, net_plan *p)
     r->pw = conv2d_out(r->sw, 3, 2, 1);
     size_t stem_sz = (size_t)n * c * r->sh * r->sw, pool_sz = (size_t)n * c * r->ph * r->pw;
     net_plan_conv(p, &r->stem.d, n, h, w);
+    net_plan_bn(p, &r->stem, n, r->sh, r->sw);
     r->stem_out = net_plan_keep_or_slot(p, r->stem_trainable, 0, stem_sz);
     r->argmax = net_plan_keep_i32(p, pool_sz);
     int keep_pool = p->training && r->layer[0][0].trainable;
@@ -390,7 +456,7 @@ static void resnet_block_backward(const resnet_block *b, int bottleneck, int n, 
     size_t out_count = (size_t)n * cout * b->oh * b->ow;
     relu_backward(b->out, dout, out_count, dout);
     if (b->has_down) {
-        affine_backward(dout, n, cout, b->oh * b->ow, b->down.scale, r);
+        net_conv_bn_backward(&b->down, dout, n, b->oh, b->ow, r);
         conv2d_backward(&b->down.d, b->x, n, b->h, b->w, b->down.weight, r, dx, b->down.dweight,
                         NULL, scratch);
     } else if (dx != NULL) {

@@ -40,7 +40,7 @@ void retinanet_config_preset(retinanet_config *c, const detector_preset *p)
 
 int retinanet_config_check(const retinanet_config *c, char *err, size_t errsize)
 {
-    resnet_config rc = {c->depth, c->width, c->frozen_stages, c->bn_eps};
+    resnet_config rc = {c->depth, c->width, c->frozen_stages, c->bn_eps, c->bn_train};
     if (resnet_config_check(&rc, err, errsize) < 0)
         return -1;
     const char *bad = NULL;
@@ -138,7 +138,7 @@ static void retinanet_describe(retinanet *m, const retinanet_config *c)
     char err[256];
     RD_CHECK(retinanet_config_check(c, err, sizeof err) == 0, "%s", err);
     m->cfg = *c;
-    resnet_config rc = {c->depth, c->width, c->frozen_stages, c->bn_eps};
+    resnet_config rc = {c->depth, c->width, c->frozen_stages, c->bn_eps, c->bn_train};
     resnet_init(&m->backbone, &rc);
     fpn_init(&m->fpn, m->backbone.channels + 1, c->fpn_channels, c->p6_from_c5, 1);
     heads_init(&m->heads, c->fpn_channels, c->num_anchors, c->num_classes, 1);
@@ -233,7 +233,7 @@ static void retinanet_init_conv(const retinanet *m, retinanet_param *p, rd_rng *
 {
     size_t fan_in = (size_t)p->shape[1] * p->shape[2] * p->shape[3];
     size_t fan_out = (size_t)p->shape[0] * p->shape[2] * p->shape[3];
-    if (str_starts(p->name, "backbone.body.") && m->cfg.zero_init_residual &&
+    if (str_starts(p->name, "backbone.body.") && m->cfg.zero_init_residual && !m->cfg.bn_train &&
         str_starts(p->name, "backbone.body.layer") &&
         (str_ends(p->name, m->cfg.depth >= 50 ? ".conv3.weight" : ".conv2.weight"))) {
         for (size_t i = 0; i < p->count; i++)
@@ -256,6 +256,16 @@ static void retinanet_init_conv(const retinanet *m, retinanet_param *p, rd_rng *
     }
 }
 
+/* With zero_init_residual and bn_train, the last BatchNorm of every residual branch starts with
+ * weight 0 (torchvision's zero_init_residual): a zero convolution before a training-mode
+ * BatchNorm would have no batch variance, and its gradient would be scaled by 1/sqrt(eps). */
+static int retinanet_zero_bn_weight(const retinanet *m, const char *name)
+{
+    return m->cfg.zero_init_residual && m->cfg.bn_train &&
+           str_starts(name, "backbone.body.layer") &&
+           str_ends(name, m->cfg.depth >= 50 ? ".bn3.weight" : ".bn2.weight");
+}
+
 void retinanet_init_weights(retinanet *m, uint64_t seed)
 {
     rd_rng rng;
@@ -272,6 +282,8 @@ void retinanet_init_weights(retinanet *m, uint64_t seed)
             fill = str_ends(p->name, "cls_logits.bias") ? prior_bias : 0.0f;
             break;
         case NET_ROLE_BN_WEIGHT:
+            fill = retinanet_zero_bn_weight(m, p->name) ? 0.0f : 1.0f;
+            break;
         case NET_ROLE_BN_VAR:
             fill = 1.0f;
             break;

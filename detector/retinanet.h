@@ -10,8 +10,14 @@
  *
  * The parameter table lists every tensor of torchvision's state_dict for the same network
  * (retinanet_resnet50_fpn for depth 50, width 64, 256 FPN channels, K = 91): name, OIHW or
- * [C] shape, values, and a gradient when trainable. BatchNorm tensors are never trainable
- * (frozen BatchNorm); the stem and first layers are frozen as retinanet_config says. */
+ * [C] shape, values, and a gradient when trainable. BatchNorm tensors are frozen by default;
+ * with bn_train the BatchNorms of the trainable stages run in training mode
+ * (torch.nn.BatchNorm2d: batch statistics in a training plan, running statistics updated with
+ * momentum 0.1 in the table's running_mean / running_var, so checkpoints carry them, and folded
+ * into the affine by every inference plan) and their weight and bias are trainable; the SGD
+ * applies weight decay to them like to every trainable tensor, as PyTorch's SGD does when given
+ * all parameters. The running statistics are never trainable. The stem and first layers are
+ * frozen as retinanet_config says. */
 #ifndef RD_RETINANET_H
 #define RD_RETINANET_H
 
@@ -41,7 +47,10 @@ typedef struct retinanet_config {
                           // both references); 0: hidden ones kaiming_normal(fan_in), which keeps
                           // the signal through narrow heads trained from scratch
     int zero_init_residual;  // 1: the last convolution of every residual branch starts at 0
-                             // (each block starts as the identity; for training from scratch)
+                             // (each block starts as the identity; for training from scratch);
+                             // with bn_train its BatchNorm weight instead, as torchvision
+    int bn_train;         // 1: training-mode BatchNorm in the trainable backbone stages; 0:
+                          // frozen BatchNorm everywhere (default)
 } retinanet_config;
 
 /* One tensor of the table. */
@@ -116,7 +125,8 @@ void retinanet_count(const retinanet_config *c, int *nparams, size_t *values,
                      size_t *trainable);
 
 /* Random initialisation as the preset's reference code does it, seeded: backbone convolutions
- * kaiming_normal(fan_out), BatchNorm weight 1, bias 0, mean 0, var 1; FPN kaiming_uniform(a=1)
+ * kaiming_normal(fan_out), BatchNorm weight 1 (0 for zero_init_residual with bn_train),
+ * bias 0, mean 0, var 1; FPN kaiming_uniform(a=1)
  * or N(0, 0.01) (cfg.fpn_gaussian), biases 0; head convolutions N(0, 0.01), biases 0; class
  * logits bias -log((1-π)/π); bbox_reg weights N(0, cfg.box_last_std). */
 void retinanet_init_weights(retinanet *m, uint64_t seed);
@@ -129,7 +139,8 @@ retinanet_param *retinanet_param_find(retinanet *m, const char *name);
 
 /* Size activations and scratch for input [n][3][h][w] (h and w multiples of 32 keep every
  * level aligned; any h, w ≥ 32 works as in torchvision) and set the levels. training = 1 keeps
- * what retinanet_backward needs. Allocates only when the arenas must grow. Records the thread
+ * what retinanet_backward needs (and, with bn_train, makes forward use and update the batch
+ * statistics); training = 0 with bn_train refolds the BatchNorms from the running statistics. Allocates only when the arenas must grow. Records the thread
  * count (lib/threads.h): plan again after changing it. */
 void retinanet_plan(retinanet *m, int n, int h, int w, int training);
 

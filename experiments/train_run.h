@@ -58,6 +58,7 @@ typedef struct train_run_config {
     char fpn_init[RD_CLI_STR];     // preset | gaussian | kaiming
     double head_std;               // heads' hidden convolutions (0: kaiming)
     int zero_init_residual;        // residual branches start at zero
+    int bn_train;                  // training-mode BatchNorm in the trainable stages
     /* loss */
     char loss[RD_CLI_STR];         // registry name: ap auc approx_ap hinge_ap focal ce_ohem
     double delta;                  // ap, auc

@@ -148,6 +148,7 @@ static int train_build_model(train_ctx *x)
     mc.num_classes = x->train_ds.nclasses;
     mc.head_std = (float)c->head_std;
     mc.zero_init_residual = c->zero_init_residual;
+    mc.bn_train = c->bn_train;
     if (strcmp(c->fpn_init, "preset") != 0)
         mc.fpn_gaussian = strcmp(c->fpn_init, "gaussian") == 0;
     char err[2048];

@@ -1,8 +1,9 @@
 /* test_retinanet.c — the RetinaNet model: its parameter table against torchvision 0.14's
  * state_dicts (tensor counts and sizes printed by torchvision for ResNet-18/34/50/101 FPN
  * RetinaNets, see tests/make_torchvision_fixtures.py), a finite-difference check of the whole
- * network's backward (narrow ResNet-18-shaped model, both P6 conventions), frozen stages, and
- * a training step that allocates nothing. */
+ * network's backward (narrow ResNet-18-shaped model, both P6 conventions, and with
+ * training-mode BatchNorm on a batch of two), frozen stages, and a training step that allocates
+ * nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +89,13 @@ static double weighted_outputs(retinanet *m, const float *x, const float *rc, co
 #define FD_DELTA 1e-4
 #define FD_TOLERANCE 5e-2
 
-/* Finite differences of L along the backward gradient of each trainable tensor. */
-static void check_whole_network_gradients(int p6_from_c5)
+/* Finite differences of L along the backward gradient of each trainable tensor; with bn_train
+ * the BatchNorms use the statistics of the batch of two (their weights and biases are checked
+ * too). */
+static void check_whole_network_gradients(int p6_from_c5, int bn_train)
 {
     retinanet_config c = narrow_config(p6_from_c5, 0);
+    c.bn_train = bn_train;
     retinanet *m = retinanet_create(&c);
     fill_random(m, 11);
     int n = 2, h = 160, w = 192;
@@ -133,7 +137,8 @@ static void check_whole_network_gradients(int p6_from_c5)
         free(saved);
         checked++;
     }
-    ck_assert_int_eq(checked, m->nparams - 4 * 20);  // every tensor but the 20 BatchNorms
+    // every tensor but the 20 BatchNorms' four (frozen) or running statistics (bn_train)
+    ck_assert_int_eq(checked, m->nparams - (bn_train ? 2 : 4) * 20);
     free(x);
     free(rc);
     free(rb);
@@ -142,13 +147,19 @@ static void check_whole_network_gradients(int p6_from_c5)
 
 START_TEST(test_fd_whole_network_p6_on_p5)
 {
-    check_whole_network_gradients(0);
+    check_whole_network_gradients(0, 0);
 }
 END_TEST
 
 START_TEST(test_fd_whole_network_p6_on_c5)
 {
-    check_whole_network_gradients(1);
+    check_whole_network_gradients(1, 0);
+}
+END_TEST
+
+START_TEST(test_fd_whole_network_bn_train)
+{
+    check_whole_network_gradients(0, 1);
 }
 END_TEST
 
@@ -378,6 +389,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_step_allocates_nothing);
     tcase_add_test(tc, test_fd_whole_network_p6_on_p5);
     tcase_add_test(tc, test_fd_whole_network_p6_on_c5);
+    tcase_add_test(tc, test_fd_whole_network_bn_train);
     suite_add_tcase(s, tc);
     return s;
 }
