@@ -34,7 +34,8 @@ static const cli_opt train_run_opts[] = {
     OPT("zero-init-residual", CLI_BOOL, zero_init_residual, "0",
         "residual branches start at zero (training the backbone from scratch)"),
     OPT("bn-train", CLI_BOOL, bn_train, "0",
-        "BatchNorm of the trainable backbone stages with batch statistics (0: frozen)"),
+        "BatchNorm of the trainable backbone stages with batch statistics, weight and bias "
+        "trained (and weight-decayed) (0: frozen)"),
     OPT("loss", CLI_STRING, loss, "ap", "classification loss: ap auc approx_ap hinge_ap focal ce_ohem"),
     OPT("delta", CLI_DOUBLE, delta, "1", "ap, auc: half-width of the piecewise step (eq. 14)"),
     OPT("interp", CLI_BOOL, interp, "1", "ap: interpolated AP (Algorithm 1)"),

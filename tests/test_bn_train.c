@@ -344,6 +344,18 @@ START_TEST(test_inference_plan_uses_running_stats)
 }
 END_TEST
 
+/* bn_train takes 0 or 1; anything else is refused with a message naming it. */
+START_TEST(test_config_checks_bn_train)
+{
+    retinanet_config c = bt_model_config(2);
+    char err[256];
+    ck_assert_int_eq(retinanet_config_check(&c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "bn_train must be 0 or 1") != NULL, "%s", err);
+    c.bn_train = 1;
+    ck_assert_int_eq(retinanet_config_check(&c, err, sizeof err), 0);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
     Suite *s = suite_create("bn_train");
@@ -354,6 +366,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_step_updates_running_stats);
     tcase_add_test(tc, test_steps_same_bits_and_no_allocation);
     tcase_add_test(tc, test_inference_plan_uses_running_stats);
+    tcase_add_test(tc, test_config_checks_bn_train);
     suite_add_tcase(s, tc);
     return s;
 }
