@@ -4,9 +4,7 @@
 # write the training curve and detection pictures of a few test images into results/demo/.
 # Usage: experiments/demo.sh bin/rankdet
 set -euo pipefail
-# OpenMP threads that sleep at barriers instead of spinning: on a machine with other work the
-# spinning ones lose whole time slices (a training step measured 2-4 times slower).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+. "$(dirname "$0")/openmp_wait.sh"  # a short spin, then sleep
 bin=$(realpath -m "${1:-bin/rankdet}")
 cd "$(dirname "$0")/.."
 out=results/demo

@@ -37,9 +37,7 @@
 # Exit: 0 all runs done; 1 a run failed (its message above); 2 bad usage; 130/143 interrupted
 # (the running run saved its checkpoint: the same command continues it).
 set -euo pipefail
-# OpenMP threads that sleep at barriers instead of spinning: on a machine with other work the
-# spinning ones lose whole time slices (a training step measured 2-4 times slower).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+. "$(dirname "$0")/openmp_wait.sh"  # a short spin, then sleep
 
 here=$(cd "$(dirname "$0")" && pwd)
 usage() {
