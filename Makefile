@@ -28,14 +28,24 @@ ifeq ($(DEBUG),1)
 else
   CFLAGS += -O3 -g -march=x86-64-v3
 endif
+# The CUDA backend: every .cu file beside its CPU twin, compiled by nvcc for the H100 (sm_90)
+# with PTX for newer GPUs; the CUDA libraries are found beside nvcc (rpath set).
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v nvcc 2>/dev/null))
+NVCC := $(CUDA_HOME)/bin/nvcc
+NVCCFLAGS = -std=c++17 -O3 -I. -DRANKDET_CUDA=1 -Werror all-warnings \
+            -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+            -Xcompiler -Wall,-Wextra,-Werror
+CU_SRC :=
 ifeq ($(CUDA),1)
-  CFLAGS += -DRANKDET_CUDA=1
+  CFLAGS += -DRANKDET_CUDA=1 -I$(CUDA_HOME)/include
+  CU_SRC := $(wildcard lib/*.cu optim/*.cu detector/*.cu data/*.cu)
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 endif
 
 # Every module folder compiles into one library; experiments/ holds the entry points.
 LIB_SRC := $(wildcard lib/*.c optim/*.c detector/*.c data/*.c analysis/*.c)
 APP_SRC := $(wildcard experiments/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 APP_OBJ := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -65,6 +75,10 @@ $(BUILD)/libexperiments.a: $(filter-out $(BUILD)/experiments/main.o,$(APP_OBJ))
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -MMD -MP -c $< -o $@
 
 # The version object is rebuilt when the commit (or a dirty tree) changes, so run logs carry
 # the current commit.
