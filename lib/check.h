@@ -7,8 +7,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* The CUDA sources (C++) include this header too: C linkage, and C++'s spelling of noreturn. */
+#ifdef __cplusplus
+extern "C" {
+#define RD_NORETURN [[noreturn]]
+#else
+#define RD_NORETURN _Noreturn
+#endif
+
 /* Print "check failed" with place, expression and hint, then abort(). Never returns. */
-_Noreturn void rd_check_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+RD_NORETURN void rd_check_fail(const char *file, int line, const char *expr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* RD_CHECK(cond, "hint %d", x): a programming or environment error, not bad user input. */
@@ -30,5 +38,9 @@ int rd_err_vappend(char *err, size_t errsize, int len, const char *fmt, va_list 
 
 /* Bad input from a user: "rankdet: error: ..." on stderr. The caller decides how to stop. */
 void rd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
