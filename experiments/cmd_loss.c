@@ -2,7 +2,8 @@
  * Reads `scores` (float32) and `labels` (int8, 1 / 0 / -1), runs the registry loss NAME
  * (optim/loss.h) and writes `grad` (float32) with the attributes `loss`, `loss_name`,
  * `num_pos`, `num_neg`, `no_positive` and `config`, atomically, so a failed run leaves any
- * existing OUT.h5 as it was. Exit status: 0 done, 1 bad input data, 2 usage error. */
+ * existing OUT.h5 as it was. `--device cuda` runs the GPU twin (optim/loss_cuda.h; for now
+ * ap only). Exit status: 0 done, 1 bad input data or no usable GPU, 2 usage error. */
 #include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,15 +14,18 @@
 #include "experiments/commands.h"
 #include "lib/check.h"
 #include "lib/cli.h"
+#include "lib/device.h"
 #include "lib/h5.h"
 #include "lib/progress.h"
 #include "optim/loss.h"
+#include "optim/loss_cuda.h"
 
 typedef struct loss_cmd_config {
     char in[RD_CLI_STR];
     char out[RD_CLI_STR];
     loss_params p;
     int threads;
+    char device[RD_CLI_STR];
 } loss_cmd_config;
 
 /* Defaults of the loss parameters come from loss_params_default (def NULL here). */
@@ -46,6 +50,8 @@ static const cli_opt loss_cmd_opts[] = {
      "ce_ohem: hard negatives kept per positive (>= 0)"},
     {"threads", CLI_INT, offsetof(loss_cmd_config, threads), "0",
      "OpenMP threads for the loss; 0 for all cores"},
+    {"device", CLI_STRING, offsetof(loss_cmd_config, device), "cpu",
+     "where the loss runs: cpu, or cuda (the GPU twin; ap only for now)"},
 };
 #define LOSS_CMD_NOPTS ((int)(sizeof loss_cmd_opts / sizeof loss_cmd_opts[0]))
 
@@ -100,7 +106,7 @@ static const char *loss_cmd_names(char *buf, size_t size)
 
 /* Checks of the flags and the loss name; 0, or -1 after a usage message. */
 static int loss_cmd_check_usage(const cli_spec *spec, const loss_cmd_config *c,
-                                const char *name, const loss_def **def)
+                                const char *name, const loss_def **def, rd_device_kind *device)
 {
     char names[512];
     if (name == NULL) {
@@ -131,6 +137,10 @@ static int loss_cmd_check_usage(const cli_spec *spec, const loss_cmd_config *c,
         snprintf(bad, sizeof bad, "--neg-per-pos must be >= 0, got %d", p->neg_per_pos);
     else if (c->threads < 0)
         snprintf(bad, sizeof bad, "--threads must be >= 0, got %d", c->threads);
+    if (!*bad && rd_device_parse(c->device, device, bad, sizeof bad) == 0 &&
+        *device == RD_DEVICE_CUDA && strcmp(name, "ap") != 0)
+        snprintf(bad, sizeof bad, "loss '%s' has no CUDA version yet (--device cuda runs ap "
+                 "only); use --device cpu", name);
     if (*bad) {
         cli_error(spec, "%s", bad);
         return -1;
@@ -199,8 +209,37 @@ static int loss_cmd_write(const char *out_path, const float *grad, const loss_in
     return 0;
 }
 
-/* Validate, run the loss, write. Exit status 0 or 1. */
-static int loss_cmd_run(const loss_def *def, const loss_cmd_config *c, const char *config)
+/* The ap loss on the GPU: device copies of the batch, the loss, the update back into grad.
+ * Returns the status, or -1 after a message when the GPU lacks the memory. *ms is the time of
+ * the loss alone (upload and download excluded). */
+static int loss_cmd_compute_cuda(const loss_inputs *in, const loss_params *p, float *grad,
+                                 loss_result *res, double *ms)
+{
+    char err[512];
+    const size_t bytes = (size_t)in->n * 48 + ((size_t)64 << 20);  // batch, sorts, prefix sums
+    if (rd_cuda_memory_check(bytes, "the ap loss", err, sizeof err) < 0) {
+        rd_error("--device cuda: %s", err);
+        return -1;
+    }
+    loss_cuda_batch b;
+    loss_cuda_batch_init(&b, in->n);
+    loss_cuda_batch_upload(&b, in->scores, in->labels);
+    loss_cuda_ws ws;
+    loss_cuda_ws_init(&ws);
+    loss_inputs din = {b.scores, b.labels, NULL, in->n};
+    double t0 = rd_seconds();
+    loss_status st = ap_loss_cuda_compute(&din, p, &ws, b.grad, res, NULL);
+    *ms = 1e3 * (rd_seconds() - t0);
+    if (st == LOSS_OK)
+        loss_cuda_batch_download(&b, grad);
+    loss_cuda_ws_free(&ws);
+    loss_cuda_batch_free(&b);
+    return (int)st;
+}
+
+/* Validate, run the loss on the device, write. Exit status 0 or 1. */
+static int loss_cmd_run(const loss_def *def, const loss_cmd_config *c, rd_device_kind device,
+                        const char *config)
 {
     loss_inputs in;
     if (loss_cmd_read(c->in, &in) < 0)
@@ -210,25 +249,33 @@ static int loss_cmd_run(const loss_def *def, const loss_cmd_config *c, const cha
     loss_status st = loss_scan(&in, &res);
     float *grad = NULL;  // [n]
     double ms = 0.0;
+    int no_memory = 0;  // the GPU lacked the memory (said already)
     if (st == LOSS_OK) {
         grad = rd_malloc((size_t)in.n * sizeof *grad, "the loss update");
-        rd_arena ws;
-        rd_arena_init(&ws);
-        double t0 = rd_seconds();
-        st = def->compute(&in, &c->p, &ws, grad, &res);
-        ms = 1e3 * (rd_seconds() - t0);
-        rd_arena_free(&ws);
+        if (device == RD_DEVICE_CUDA) {
+            int r = loss_cmd_compute_cuda(&in, &c->p, grad, &res, &ms);
+            no_memory = r < 0;
+            st = no_memory ? LOSS_OK : (loss_status)r;
+        } else {
+            rd_arena ws;
+            rd_arena_init(&ws);
+            double t0 = rd_seconds();
+            st = def->compute(&in, &c->p, &ws, grad, &res);
+            ms = 1e3 * (rd_seconds() - t0);
+            rd_arena_free(&ws);
+        }
     }
     if (st != LOSS_OK)
         rd_error("%s: %s", c->in, loss_status_describe(st, &in, &res, why, sizeof why));
-    int rc = st == LOSS_OK && loss_cmd_write(c->out, grad, &in, &res, def->name, config) == 0
+    int rc = !no_memory && st == LOSS_OK && loss_cmd_write(c->out, grad, &in, &res, def->name, config) == 0
                  ? 0 : 1;
     if (rc == 0)
         printf("%s: loss %.9g on %lld scores (%lld positive, %lld negative, %lld ignored)%s "
-               "in %.3f ms -> %s\n", def->name, res.loss, (long long)in.n,
+               "in %.3f ms%s -> %s\n", def->name, res.loss, (long long)in.n,
                (long long)res.num_pos, (long long)res.num_neg,
                (long long)(in.n - res.num_pos - res.num_neg),
-               res.no_positive ? ", no positive: zero update" : "", ms, c->out);
+               res.no_positive ? ", no positive: zero update" : "", ms,
+               device == RD_DEVICE_CUDA ? " on the GPU" : "", c->out);
     free(grad);
     free((void *)in.scores);
     free((void *)in.labels);
@@ -247,12 +294,18 @@ int cmd_loss(int argc, char **argv)
     if (r != CLI_OK)
         return r == CLI_HELP ? 0 : 2;
     const loss_def *def = NULL;
-    if (loss_cmd_check_usage(&s.spec, &c, npos ? pos[0] : NULL, &def) < 0)
+    rd_device_kind device = RD_DEVICE_CPU;
+    if (loss_cmd_check_usage(&s.spec, &c, npos ? pos[0] : NULL, &def, &device) < 0)
         return 2;
+    char why[512];
+    if (device == RD_DEVICE_CUDA && !rd_cuda_available(why, sizeof why)) {
+        rd_error("--device cuda: %s", why);
+        return 1;
+    }
     if (c.threads > 0)
         omp_set_num_threads(c.threads);
     char *config = cli_format_alloc(&s.spec, &c);
-    int rc = loss_cmd_run(def, &c, config);
+    int rc = loss_cmd_run(def, &c, device, config);
     free(config);
     return rc;
 }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lib/device.h"
 #include "lib/rng.h"
 #include "optim/loss.h"
 #include "tests/check_main.h"
@@ -232,6 +234,9 @@ static const bad_case bad_cases[] = {
     {NULL, "good.h5", {"--delta"}, 2, "--delta is missing its value"},
     {NULL, "OUT", {NULL}, 2, "is the same file as --in"},
     {NULL, "", {NULL}, 2, "--in IN.h5 is required"},
+    {NULL, "good.h5", {"--device", "tpu"}, 2, "'tpu' is not a device (cpu or cuda)"},
+    {"auc", "good.h5", {"--device", "cuda"}, 2,
+     "loss 'auc' has no CUDA version yet (--device cuda runs ap only)"},
 };
 
 /* Run one bad case; OUT.h5 holds `before` (n bytes) and must still hold it. */
@@ -288,6 +293,32 @@ START_TEST(test_loss_cmd_bad_input_leaves_output_alone)
 }
 END_TEST
 
+/* `rankdet loss ap --device cuda`: without a usable GPU it exits 1 naming why (and writes
+ * nothing); with one, the update is the CPU registry's (1e-6, loss 1e-9). */
+START_TEST(test_loss_cmd_device_cuda)
+{
+    char *dir = test_tmpdir(), *in = test_path_in(dir, "in.h5"), *out = test_path_in(dir, "out.h5");
+    write_input(in, example_scores, 6, example_labels, 6);
+    char sout[4096], serr[4096], why[512];
+    char *args[] = {"loss", "ap", "--in", in, "--out", out, "--device", "cuda", NULL};
+    int rc = cli_run_rankdet(args, sout, serr, sizeof sout);
+    if (!rd_cuda_available(why, sizeof why)) {
+        ck_assert_msg(rc == 1, "exit %d without a GPU: %s", rc, serr);
+        ck_assert_msg(strstr(serr, "--device cuda: ") && strstr(serr, why), "%s", serr);
+        ck_assert_int_ne(access(out, F_OK), 0);
+    } else {
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
+        ck_assert_ptr_nonnull(strstr(sout, "on the GPU"));
+        loss_params p;
+        loss_params_default(&p);
+        check_output(out, "ap", &p, example_scores, example_labels, 6);
+    }
+    free(out);
+    free(in);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_loss_cmd_help_lists_losses)
 {
     char sout[8192], serr[4096];
@@ -315,6 +346,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_loss_cmd_flags_reach_the_loss);
     tcase_add_test(tc, test_loss_cmd_bad_input_leaves_output_alone);
     tcase_add_test(tc, test_loss_cmd_help_lists_losses);
+    tcase_add_test(tc, test_loss_cmd_device_cuda);
     suite_add_tcase(s, tc);
     return s;
 }
