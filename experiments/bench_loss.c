@@ -4,7 +4,9 @@
  * plain streaming pass (read scores and labels, write grad) as the physical floor.
  *   early: every score within 0.1 of -log 99 (the prior of a freshly initialised head)
  *   mid:   positives N(-1, 1.5), negatives N(-3, 1.5): the two overlap widely
- *   late:  positives N(2, 1), negatives N(-12, 2) but for 0.1% hard ones N(0, 1.5) */
+ *   late:  positives N(2, 1), negatives N(-12, 2) but for 0.1% hard ones N(0, 1.5)
+ * With --device cuda the GPU ap (optim/ap_loss.cu) is timed too, on the same batches: the
+ * median of repeated calls timed by CUDA events, the upload of scores and labels apart. */
 #include "experiments/bench_loss.h"
 
 #include <math.h>
@@ -18,9 +20,11 @@
 #include "lib/arena.h"
 #include "lib/check.h"
 #include "lib/cli.h"
+#include "lib/device.h"
 #include "lib/progress.h"
 #include "lib/rng.h"
 #include "optim/loss.h"
+#include "optim/loss_cuda.h"
 #include "optim/rank_oracle.h"
 
 typedef struct bench_loss_config {
@@ -32,6 +36,7 @@ typedef struct bench_loss_config {
     int64_t seed;
     char regimes[RD_CLI_STR];
     char losses[RD_CLI_STR];
+    char device[RD_CLI_STR];
 } bench_loss_config;
 
 #define OPT(name, type, field, def, help) {name, type, offsetof(bench_loss_config, field), def, help}
@@ -48,6 +53,8 @@ static const cli_opt bench_loss_opts[] = {
     OPT("seed", CLI_INT64, seed, "1", "seed of the generated minibatch"),
     OPT("regimes", CLI_STRING, regimes, "early,mid,late", "comma-separated regimes"),
     OPT("losses", CLI_STRING, losses, "all", "comma-separated registry names, or all"),
+    OPT("device", CLI_STRING, device, "cpu",
+        "cpu, or cuda: also the GPU ap (CUDA events, 3 x repeats runs, upload apart)"),
 };
 static const cli_spec bench_loss_spec = {
     "rankdet bench loss", "[flags]",
@@ -206,6 +213,73 @@ static double bench_regime(const char *regime, batch *b, const bench_loss_config
     return ap_ratio;
 }
 
+typedef struct gpu_timing {
+    double median_ms;  // the loss alone, batch already on the device
+    double upload_ms;  // scores and labels from the host
+    int runs;
+    double loss;
+} gpu_timing;
+
+/* The GPU ap on b (default parameters, as the CPU rows): the upload, then `runs` calls each
+ * timed by CUDA events (after one warm-up call), median. */
+static gpu_timing bench_gpu_ap(const batch *b, int runs, loss_cuda_batch *db, loss_cuda_ws *ws)
+{
+    gpu_timing g = {0.0, 0.0, runs, 0.0};
+    g.upload_ms = loss_cuda_batch_upload(db, b->scores, b->labels);
+    loss_params p;
+    loss_params_default(&p);
+    double ms[64];
+    loss_result r;
+    loss_status st = loss_cuda_time(ap_loss_cuda_compute, db, &p, ws, runs, ms, &r);
+    RD_CHECK(st == LOSS_OK, "benchmark batch must be valid (status %d)", (int)st);
+    qsort(ms, (size_t)runs, sizeof ms[0], cmp_double);
+    g.median_ms = ms[runs / 2];
+    g.loss = r.loss;
+    return g;
+}
+
+/* The GPU table: one row per regime timed (gpu[r].runs > 0), against the goal of 1 ms. */
+static void bench_gpu_report(const char *const *names, const gpu_timing *gpu, int nregimes)
+{
+    char desc[256];
+    if (rd_cuda_describe(desc, sizeof desc) != 0)
+        snprintf(desc, sizeof desc, "unknown GPU");
+    printf("\nap on the GPU (%s): median of CUDA-event timed calls, batch on the device\n\n"
+           "| regime | GPU ms | upload ms | runs | loss value |\n|---|---:|---:|---:|---|\n",
+           desc);
+    for (int r = 0; r < nregimes; r++)
+        if (gpu[r].runs > 0)
+            printf("| %-5s | %8.3f | %8.3f | %4d | %.6f |\n", names[r], gpu[r].median_ms,
+                   gpu[r].upload_ms, gpu[r].runs, gpu[r].loss);
+    printf("\n");
+    for (int r = 0; r < nregimes; r++)
+        if (gpu[r].runs > 0)
+            printf("ap on the GPU, %s regime: %.3f ms (goal < 1 ms): %s\n", names[r],
+                   gpu[r].median_ms, gpu[r].median_ms < 1.0 ? "met" : "not met");
+}
+
+/* --device: 0 and *cuda set, or the exit status after a message (2 usage, 1 no GPU). */
+static int bench_device(const bench_loss_config *c, int *cuda)
+{
+    char err[512];
+    rd_device_kind kind;
+    if (rd_device_parse(c->device, &kind, err, sizeof err) < 0) {
+        cli_error(&bench_loss_spec, "%s", err);
+        return 2;
+    }
+    *cuda = kind == RD_DEVICE_CUDA;
+    if (*cuda && !list_has(c->losses, "ap")) {
+        cli_error(&bench_loss_spec, "--device cuda times the GPU ap only; --losses must "
+                  "include ap");
+        return 2;
+    }
+    if (*cuda && !rd_cuda_available(err, sizeof err)) {
+        rd_error("bench loss --device cuda: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
 /* The rows to time: the streaming floor, the chosen registry losses, the oracles. */
 static int bench_rows(const bench_loss_config *c, bench_row *rows, int max_rows)
 {
@@ -236,6 +310,9 @@ int bench_loss_main(int argc, char **argv)
                  "must be positive");
         return 2;
     }
+    int cuda = 0, rc = bench_device(&c, &cuda);
+    if (rc != 0)
+        return rc;
     int all_threads = c.threads > 0 ? c.threads : omp_get_num_procs();
 
     bench_row rows[16];
@@ -251,6 +328,13 @@ int bench_loss_main(int argc, char **argv)
     batch_labels(&b, &c, &rng);
     rd_arena ws;
     rd_arena_init(&ws);
+    loss_cuda_batch db = {NULL, NULL, NULL, 0};
+    loss_cuda_ws dws;
+    loss_cuda_ws_init(&dws);
+    gpu_timing gpu[3];
+    memset(gpu, 0, sizeof gpu);
+    if (cuda)
+        loss_cuda_batch_init(&db, b.n);
 
     printf("rankdet bench loss: %lld scores (%d images x %d anchors x %d classes), %d positives, "
            "delta 1, interpolation on; 1 thread and %d threads; median of up to %d runs "
@@ -269,13 +353,21 @@ int bench_loss_main(int argc, char **argv)
         rd_rng_init(&rng, (uint64_t)c.seed + 1 + (uint64_t)r);  // a regime's scores don't depend on which others run
         batch_scores(&b, names[r], &rng);
         ratios[r] = bench_regime(names[r], &b, &c, rows, nrows, all_threads, &ws);
+        if (cuda)
+            gpu[r] = bench_gpu_ap(&b, 3 * c.repeats < 64 ? 3 * c.repeats : 64, &db, &dws);
     }
+    if (cuda)
+        bench_gpu_report(names, gpu, 3);
     printf("\n");
     for (int r = 0; r < 3; r++)
         if (ratios[r] > 0.0 && goals[r] > 0.0)
             printf("ap, %s regime: %.1fx the streaming pass on one thread (goal <= %.0fx): %s\n",
                    names[r], ratios[r], goals[r], ratios[r] <= goals[r] ? "met" : "not met");
     rd_arena_free(&ws);
+    if (cuda) {
+        loss_cuda_ws_free(&dws);
+        loss_cuda_batch_free(&db);
+    }
     rd_rng_free(&rng);
     free(b.scores);
     free(b.labels);

@@ -319,6 +319,29 @@ START_TEST(test_loss_cmd_device_cuda)
 }
 END_TEST
 
+/* `rankdet bench loss --device`: a name that is no device and cuda without ap are usage
+ * errors; cuda without a GPU exits 1 naming why; with one, a small batch gives the GPU table. */
+START_TEST(test_bench_loss_device)
+{
+    char sout[16384], serr[4096], why[512];
+    ck_assert_int_eq(cli_run_rankdet_line("bench loss --device tpu", sout, serr, sizeof serr), 2);
+    ck_assert_msg(strstr(serr, "'tpu' is not a device (cpu or cuda)"), "%s", serr);
+    ck_assert_int_eq(cli_run_rankdet_line("bench loss --device cuda --losses auc", sout, serr,
+                                          sizeof serr), 2);
+    ck_assert_msg(strstr(serr, "--losses must include ap"), "%s", serr);
+    int rc = cli_run_rankdet_line("bench loss --device cuda --images 1 --anchors 2000 --classes 4 "
+                                  "--positives 20 --ignored 10 --repeats 1 --no-oracle --regimes "
+                                  "mid --losses ap", sout, serr, sizeof serr);
+    if (!rd_cuda_available(why, sizeof why)) {
+        ck_assert_int_eq(rc, 1);
+        ck_assert_msg(strstr(serr, "--device cuda: ") && strstr(serr, why), "%s", serr);
+    } else {
+        ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
+        ck_assert_msg(strstr(sout, "ap on the GPU, mid regime: "), "%s", sout);
+    }
+}
+END_TEST
+
 START_TEST(test_loss_cmd_help_lists_losses)
 {
     char sout[8192], serr[4096];
@@ -347,6 +370,7 @@ Suite *test_suite(void)
     tcase_add_test(tc, test_loss_cmd_bad_input_leaves_output_alone);
     tcase_add_test(tc, test_loss_cmd_help_lists_losses);
     tcase_add_test(tc, test_loss_cmd_device_cuda);
+    tcase_add_test(tc, test_bench_loss_device);
     suite_add_tcase(s, tc);
     return s;
 }
