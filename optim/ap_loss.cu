@@ -418,16 +418,17 @@ static void ap_positives(const ap_plan *pl, const loss_params *p, double beta, f
     ap_pairs_kernel<<<blocks, AP_THREADS, 0, st>>>(*pl, p->delta, beta);
     RD_CHECK_LAUNCH();
     size_t tb = pl->temp_bytes;
-    RD_CHECK_CUDA(cub::DeviceScan::InclusiveScan(pl->temp, tb, pl->err_raw, pl->err_min,
-                                                 ap_min{}, pl->P, st));
+    RD_CHECK_CUDA(cub::DeviceScan::InclusiveScan(pl->temp, tb, (const double *)pl->err_raw,
+                                                 pl->err_min, ap_min{}, pl->P, st));
     ap_weights_kernel<<<blocks, AP_THREADS, 0, st>>>(*pl, p->interp, beta, grad);
     RD_CHECK_LAUNCH();
     RD_CHECK_CUDA(cudaMemsetAsync(pl->wc, 0, sizeof *pl->wc, st));
     tb = pl->temp_bytes;
-    RD_CHECK_CUDA(cub::DeviceScan::InclusiveScan(pl->temp, tb, pl->wc_in, pl->wc + 1,
-                                                 ap_dd2_sum{}, pl->P, st));
+    RD_CHECK_CUDA(cub::DeviceScan::InclusiveScan(pl->temp, tb, (const ap_dd2 *)pl->wc_in,
+                                                 pl->wc + 1, ap_dd2_sum{}, pl->P, st));
     tb = pl->temp_bytes;
-    RD_CHECK_CUDA(cub::DeviceReduce::Sum(pl->temp, tb, pl->err, &h->err_sum, pl->P, st));
+    RD_CHECK_CUDA(cub::DeviceReduce::Sum(pl->temp, tb, (const double *)pl->err, &h->err_sum,
+                                         pl->P, st));
 }
 
 /* The counts of pass 1 into out; returns the status (out->bad_index on an error). */
@@ -456,7 +457,8 @@ loss_status ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p, lo
     if (status != LOSS_OK)
         return status;
     if (out->num_pos == 0) {
-        RD_CHECK_CUDA(cudaMemsetAsync(grad, 0, (size_t)in->n * sizeof *grad, st));
+        if (in->n > 0)
+            RD_CHECK_CUDA(cudaMemsetAsync(grad, 0, (size_t)in->n * sizeof *grad, st));
         RD_CHECK_CUDA(cudaStreamSynchronize(st));
         out->no_positive = 1;
         return LOSS_OK;

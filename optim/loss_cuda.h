@@ -74,8 +74,8 @@ loss_status loss_cuda_time(loss_cuda_fn fn, const loss_cuda_batch *b, const loss
  * int8 are device pointers, grad [n] a device buffer written in full (unspecified after an
  * error), out on the host. Work on `stream`; returns after synchronising it. Scratch comes
  * from ws (grow-only). Agreement with the CPU: counts, status and bad_index exactly; loss
- * within 1e-12 relative; every update within 1e-6 of the largest |update| (both sums are kept
- * as double-double prefix sums; the float rounding of the update dominates). */
+ * within 1e-9 (relative above 1); every update within 1e-6 of the largest |update| (the pair
+ * sums use double-double prefix sums, so the float rounding of the update dominates). */
 loss_status ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws,
                                  float *grad, loss_result *out, void *stream);
 #else
