@@ -39,11 +39,13 @@ __device__ float assign_iou_dev(const float *a, float area_a, rd_box g)
     return __fdiv_rn(inter, __fsub_rn(__fadd_rn(area_g, area_a), inter));
 }
 
+/* Area of box a [4], rounded as the CPU rounds it. */
 __device__ float assign_area_dev(const float *a)
 {
     return __fmul_rn(__fsub_rn(a[2], a[0]), __fsub_rn(a[3], a[1]));
 }
 
+/* 1 when gt k is a crowd box. */
 __device__ bool assign_is_crowd(const assign_dev &d, int k)
 {
     return d.crowd && d.crowd[k];

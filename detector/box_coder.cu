@@ -11,6 +11,7 @@ struct box_coder_args {
     float wx, wy, ww, wh, clip;
 };
 
+/* The kernel arguments of coder c. */
 static box_coder_args box_coder_args_of(const box_coder *c)
 {
     box_coder_args a = {c->weights[0], c->weights[1], c->weights[2], c->weights[3], c->dwh_clip};

@@ -29,6 +29,7 @@
 
 /* --- host helpers --- */
 
+/* A device copy of `bytes` of host (at least 4 bytes allocated). */
 static void *dev_copy(cuda_ctx *ctx, const void *host, size_t bytes)
 {
     void *d = cuda_ctx_alloc(ctx, bytes ? bytes : 4);
@@ -47,6 +48,7 @@ static void *host_copy(cuda_ctx *ctx, const void *dev, size_t bytes)
     return h;
 }
 
+/* count uniform floats in [lo, hi), malloc'd. */
 static float *rand_floats(case_rng *r, size_t count, float lo, float hi)
 {
     float *v = malloc(count * sizeof *v + 1);
@@ -56,6 +58,7 @@ static float *rand_floats(case_rng *r, size_t count, float lo, float hi)
     return v;
 }
 
+/* got and want (count entries of elem bytes) equal bit for bit. */
 static void expect_same_bits(const void *got, const void *want, size_t count, size_t elem,
                              const char *what)
 {
