@@ -5,8 +5,9 @@
  *   early: every score within 0.1 of -log 99 (the prior of a freshly initialised head)
  *   mid:   positives N(-1, 1.5), negatives N(-3, 1.5): the two overlap widely
  *   late:  positives N(2, 1), negatives N(-12, 2) but for 0.1% hard ones N(0, 1.5)
- * With --device cuda the GPU ap (optim/ap_loss.cu) is timed too, on the same batches: the
- * median of repeated calls timed by CUDA events, the upload of scores and labels apart. */
+ * With --device cuda the GPU twin of every chosen loss (optim/loss_cuda.h) is timed too, on
+ * the same batches: the median of repeated calls timed by CUDA events, the upload of scores
+ * and labels apart. */
 #include "experiments/bench_loss.h"
 
 #include <math.h>
@@ -54,7 +55,7 @@ static const cli_opt bench_loss_opts[] = {
     OPT("regimes", CLI_STRING, regimes, "early,mid,late", "comma-separated regimes"),
     OPT("losses", CLI_STRING, losses, "all", "comma-separated registry names, or all"),
     OPT("device", CLI_STRING, device, "cpu",
-        "cpu, or cuda: also the GPU ap (CUDA events, 3 x repeats runs, upload apart)"),
+        "cpu, or cuda: also the GPU twins (CUDA events, 3 x repeats runs, upload apart)"),
 };
 static const cli_spec bench_loss_spec = {
     "rankdet bench loss", "[flags]",
@@ -214,23 +215,24 @@ static double bench_regime(const char *regime, batch *b, const bench_loss_config
 }
 
 typedef struct gpu_timing {
+    const char *name;  // the loss; NULL: not timed
     double median_ms;  // the loss alone, batch already on the device
     double upload_ms;  // scores and labels from the host
     int runs;
     double loss;
 } gpu_timing;
 
-/* The GPU ap on b (default parameters, as the CPU rows): the upload, then `runs` calls each
- * timed by CUDA events (after one warm-up call), median. */
-static gpu_timing bench_gpu_ap(const batch *b, int runs, loss_cuda_batch *db, loss_cuda_ws *ws)
+/* The GPU twin of the loss `name` on the batch db (uploaded already; default parameters, as
+ * the CPU rows): `runs` calls each timed by CUDA events (after one warm-up call), median. */
+static gpu_timing bench_gpu(const char *name, double upload_ms, int runs,
+                            const loss_cuda_batch *db, loss_cuda_ws *ws)
 {
-    gpu_timing g = {0.0, 0.0, runs, 0.0};
-    g.upload_ms = loss_cuda_batch_upload(db, b->scores, b->labels);
+    gpu_timing g = {name, 0.0, upload_ms, runs, 0.0};
     loss_params p;
     loss_params_default(&p);
     double ms[64];
     loss_result r;
-    loss_status st = loss_cuda_time(ap_loss_cuda_compute, db, &p, ws, runs, ms, &r);
+    loss_status st = loss_cuda_time(loss_cuda_find(name)->compute, db, &p, ws, runs, ms, &r);
     RD_CHECK(st == LOSS_OK, "benchmark batch must be valid (status %d)", (int)st);
     qsort(ms, (size_t)runs, sizeof ms[0], cmp_double);
     g.median_ms = ms[runs / 2];
@@ -238,24 +240,48 @@ static gpu_timing bench_gpu_ap(const batch *b, int runs, loss_cuda_batch *db, lo
     return g;
 }
 
-/* The GPU table: one row per regime timed (gpu[r].runs > 0), against the goal of 1 ms. */
-static void bench_gpu_report(const char *const *names, const gpu_timing *gpu, int nregimes)
+/* Every chosen loss with a GPU twin on b: one upload, then each loss timed, into gpu[]. */
+static void bench_gpu_regime(const batch *b, const bench_row *rows, int nrows, int runs,
+                             loss_cuda_batch *db, loss_cuda_ws *ws, gpu_timing *gpu)
+{
+    const double upload_ms = loss_cuda_batch_upload(db, b->scores, b->labels);
+    for (int r = 0; r < nrows; r++)
+        if (rows[r].fn && !rows[r].slow && loss_cuda_find(rows[r].name))
+            gpu[r] = bench_gpu(rows[r].name, upload_ms, runs, db, ws);
+}
+
+/* The GPU table: one row per (regime, loss) timed; ap against its goal of 1 ms. */
+static void bench_gpu_report(const char *const *names, gpu_timing (*gpu)[16], int nrows)
 {
     char desc[256];
     if (rd_cuda_describe(desc, sizeof desc) != 0)
         snprintf(desc, sizeof desc, "unknown GPU");
-    printf("\nap on the GPU (%s): median of CUDA-event timed calls, batch on the device\n\n"
-           "| regime | GPU ms | upload ms | runs | loss value |\n|---|---:|---:|---:|---|\n",
-           desc);
-    for (int r = 0; r < nregimes; r++)
-        if (gpu[r].runs > 0)
-            printf("| %-5s | %8.3f | %8.3f | %4d | %.6f |\n", names[r], gpu[r].median_ms,
-                   gpu[r].upload_ms, gpu[r].runs, gpu[r].loss);
+    printf("\nthe GPU twins (%s): median of CUDA-event timed calls, batch on the device\n\n"
+           "| regime | loss | GPU ms | upload ms | runs | loss value |\n"
+           "|---|---|---:|---:|---:|---|\n", desc);
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < nrows; k++)
+            if (gpu[r][k].name)
+                printf("| %-5s | %-10s | %8.3f | %8.3f | %4d | %.6f |\n", names[r],
+                       gpu[r][k].name, gpu[r][k].median_ms, gpu[r][k].upload_ms, gpu[r][k].runs,
+                       gpu[r][k].loss);
     printf("\n");
-    for (int r = 0; r < nregimes; r++)
-        if (gpu[r].runs > 0)
-            printf("ap on the GPU, %s regime: %.3f ms (goal < 1 ms): %s\n", names[r],
-                   gpu[r].median_ms, gpu[r].median_ms < 1.0 ? "met" : "not met");
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < nrows; k++)
+            if (gpu[r][k].name && strcmp(gpu[r][k].name, "ap") == 0)
+                printf("ap on the GPU, %s regime: %.3f ms (goal < 1 ms): %s\n", names[r],
+                       gpu[r][k].median_ms, gpu[r][k].median_ms < 1.0 ? "met" : "not met");
+}
+
+/* Whether some loss of the --losses list has a GPU twin. */
+static int bench_any_gpu_twin(const char *losses)
+{
+    int count;
+    const loss_def *defs = loss_registry(&count);
+    for (int i = 0; i < count; i++)
+        if (list_has(losses, defs[i].name) && loss_cuda_find(defs[i].name))
+            return 1;
+    return 0;
 }
 
 /* --device: 0 and *cuda set, or the exit status after a message (2 usage, 1 no GPU). */
@@ -268,9 +294,9 @@ static int bench_device(const bench_loss_config *c, int *cuda)
         return 2;
     }
     *cuda = kind == RD_DEVICE_CUDA;
-    if (*cuda && !list_has(c->losses, "ap")) {
-        cli_error(&bench_loss_spec, "--device cuda times the GPU ap only; --losses must "
-                  "include ap");
+    if (*cuda && !bench_any_gpu_twin(c->losses)) {
+        cli_error(&bench_loss_spec, "--device cuda: no loss of --losses '%s' has a GPU twin",
+                  c->losses);
         return 2;
     }
     if (*cuda && !rd_cuda_available(err, sizeof err)) {
@@ -331,7 +357,7 @@ int bench_loss_main(int argc, char **argv)
     loss_cuda_batch db = {NULL, NULL, NULL, 0};
     loss_cuda_ws dws;
     loss_cuda_ws_init(&dws);
-    gpu_timing gpu[3];
+    gpu_timing gpu[3][16];
     memset(gpu, 0, sizeof gpu);
     if (cuda)
         loss_cuda_batch_init(&db, b.n);
@@ -354,10 +380,11 @@ int bench_loss_main(int argc, char **argv)
         batch_scores(&b, names[r], &rng);
         ratios[r] = bench_regime(names[r], &b, &c, rows, nrows, all_threads, &ws);
         if (cuda)
-            gpu[r] = bench_gpu_ap(&b, 3 * c.repeats < 64 ? 3 * c.repeats : 64, &db, &dws);
+            bench_gpu_regime(&b, rows, nrows, 3 * c.repeats < 64 ? 3 * c.repeats : 64, &db,
+                             &dws, gpu[r]);
     }
     if (cuda)
-        bench_gpu_report(names, gpu, 3);
+        bench_gpu_report(names, gpu, nrows);
     printf("\n");
     for (int r = 0; r < 3; r++)
         if (ratios[r] > 0.0 && goals[r] > 0.0)

@@ -2,8 +2,8 @@
  * Reads `scores` (float32) and `labels` (int8, 1 / 0 / -1), runs the registry loss NAME
  * (optim/loss.h) and writes `grad` (float32) with the attributes `loss`, `loss_name`,
  * `num_pos`, `num_neg`, `no_positive` and `config`, atomically, so a failed run leaves any
- * existing OUT.h5 as it was. `--device cuda` runs the GPU twin (optim/loss_cuda.h; for now
- * ap only). Exit status: 0 done, 1 bad input data or no usable GPU, 2 usage error. */
+ * existing OUT.h5 as it was. `--device cuda` runs the loss's GPU twin (optim/loss_cuda.h,
+ * loss_cuda_find). Exit status: 0 done, 1 bad input data or no usable GPU, 2 usage error. */
 #include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,7 +51,7 @@ static const cli_opt loss_cmd_opts[] = {
     {"threads", CLI_INT, offsetof(loss_cmd_config, threads), "0",
      "OpenMP threads for the loss; 0 for all cores"},
     {"device", CLI_STRING, offsetof(loss_cmd_config, device), "cpu",
-     "where the loss runs: cpu, or cuda (the GPU twin; ap only for now)"},
+     "where the loss runs: cpu, or cuda (the GPU twin of the loss)"},
 };
 #define LOSS_CMD_NOPTS ((int)(sizeof loss_cmd_opts / sizeof loss_cmd_opts[0]))
 
@@ -138,9 +138,8 @@ static int loss_cmd_check_usage(const cli_spec *spec, const loss_cmd_config *c,
     else if (c->threads < 0)
         snprintf(bad, sizeof bad, "--threads must be >= 0, got %d", c->threads);
     if (!*bad && rd_device_parse(c->device, device, bad, sizeof bad) == 0 &&
-        *device == RD_DEVICE_CUDA && strcmp(name, "ap") != 0)
-        snprintf(bad, sizeof bad, "loss '%s' has no CUDA version yet (--device cuda runs ap "
-                 "only); use --device cpu", name);
+        *device == RD_DEVICE_CUDA && !loss_cuda_find(name))
+        snprintf(bad, sizeof bad, "loss '%s' has no CUDA version; use --device cpu", name);
     if (*bad) {
         cli_error(spec, "%s", bad);
         return -1;
@@ -209,15 +208,18 @@ static int loss_cmd_write(const char *out_path, const float *grad, const loss_in
     return 0;
 }
 
-/* The ap loss on the GPU: device copies of the batch, the loss, the update back into grad.
- * Returns the status, or -1 after a message when the GPU lacks the memory. *ms is the time of
- * the loss alone (upload and download excluded). */
-static int loss_cmd_compute_cuda(const loss_inputs *in, const loss_params *p, float *grad,
-                                 loss_result *res, double *ms)
+/* The GPU twin of def on a device copy of the batch, the update back into grad. Returns the
+ * status, or -1 after a message when the GPU lacks the memory. *ms is the time of the loss
+ * alone (upload and download excluded). */
+static int loss_cmd_compute_cuda(const loss_def *def, const loss_inputs *in,
+                                 const loss_params *p, float *grad, loss_result *res, double *ms)
 {
-    char err[512];
-    const size_t bytes = (size_t)in->n * 48 + ((size_t)64 << 20);  // batch, sorts, prefix sums
-    if (rd_cuda_memory_check(bytes, "the ap loss", err, sizeof err) < 0) {
+    const loss_cuda_def *gpu = loss_cuda_find(def->name);
+    RD_CHECK(gpu, "loss '%s' has no GPU twin (checked with the flags)", def->name);
+    char err[512], what[64];
+    const size_t bytes = (size_t)in->n * gpu->bytes_per_entry + ((size_t)64 << 20);
+    snprintf(what, sizeof what, "the %s loss", def->name);
+    if (rd_cuda_memory_check(bytes, what, err, sizeof err) < 0) {
         rd_error("--device cuda: %s", err);
         return -1;
     }
@@ -228,7 +230,7 @@ static int loss_cmd_compute_cuda(const loss_inputs *in, const loss_params *p, fl
     loss_cuda_ws_init(&ws);
     loss_inputs din = {b.scores, b.labels, NULL, in->n};
     double t0 = rd_seconds();
-    loss_status st = ap_loss_cuda_compute(&din, p, &ws, b.grad, res, NULL);
+    loss_status st = gpu->compute(&din, p, &ws, b.grad, res, NULL);
     *ms = 1e3 * (rd_seconds() - t0);
     if (st == LOSS_OK)
         loss_cuda_batch_download(&b, grad);
@@ -253,7 +255,7 @@ static int loss_cmd_run(const loss_def *def, const loss_cmd_config *c, rd_device
     if (st == LOSS_OK) {
         grad = rd_malloc((size_t)in.n * sizeof *grad, "the loss update");
         if (device == RD_DEVICE_CUDA) {
-            int r = loss_cmd_compute_cuda(&in, &c->p, grad, &res, &ms);
+            int r = loss_cmd_compute_cuda(def, &in, &c->p, grad, &res, &ms);
             no_memory = r < 0;
             st = no_memory ? LOSS_OK : (loss_status)r;
         } else {

@@ -1,9 +1,10 @@
 /* loss_cuda.h — the registry losses on a CUDA GPU: twins of the CPU losses of loss.h with the
  * same conventions (ignored entries 0, no positive → zero update with no_positive set, the
  * first NaN/Inf score or bad label reported by index), on scores, labels and grad that live
- * in device memory; the loss_result comes back to the host. For now: the exact ap loss
- * (optim/ap_loss.cu, the twin of optim/ap_loss.c). Streams are passed as void * (a
- * cudaStream_t; NULL for the default stream) so that C files need no CUDA header.
+ * in device memory; the loss_result comes back to the host. Each twin sits beside its CPU
+ * loss (optim/NAME_loss.cu beside optim/NAME_loss.c); loss_cuda_find names them as the
+ * registry of loss.h does. Streams are passed as void * (a cudaStream_t; NULL for the
+ * default stream) so that C files need no CUDA header.
  * In a build without CUDA the functions below are stubs that abort with "built without CUDA";
  * callers check rd_cuda_available (lib/device.h) first. */
 #ifndef RD_LOSS_CUDA_H
@@ -36,6 +37,17 @@ typedef struct loss_cuda_batch {
 typedef loss_status (*loss_cuda_fn)(const loss_inputs *in, const loss_params *p,
                                     loss_cuda_ws *ws, float *grad, loss_result *out,
                                     void *stream);
+
+/* A GPU twin of a registry loss (optim/loss_cuda_registry.c). */
+typedef struct loss_cuda_def {
+    const char *name;         // the registry name of loss.h
+    loss_cuda_fn compute;
+    size_t bytes_per_entry;   // device memory per batch entry, batch and scratch, about
+} loss_cuda_def;
+
+/* The GPU twin of the registry loss `name`, or NULL when it has none. In a build without
+ * CUDA the table is the same and its functions are the stubs below. Cannot fail. */
+const loss_cuda_def *loss_cuda_find(const char *name);
 
 /* An empty workspace; no device call. */
 static inline void loss_cuda_ws_init(loss_cuda_ws *ws)
@@ -78,6 +90,21 @@ loss_status loss_cuda_time(loss_cuda_fn fn, const loss_cuda_batch *b, const loss
  * sums use double-double prefix sums, so the float rounding of the update dominates). */
 loss_status ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws,
                                  float *grad, loss_result *out, void *stream);
+/* The GPU twins of the other registry losses, with ap's contract: device scores, labels and
+ * grad, out on the host, work on `stream` and synchronise it, scratch from ws. Agreement with
+ * the CPU: counts, status and bad_index exactly; loss within 1e-9 (relative above 1).
+ * focal: sigmoid focal loss; every update within 1e-6 of the largest |update|. */
+loss_status focal_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                    loss_cuda_ws *ws, float *grad, loss_result *out,
+                                    void *stream);
+/* auc: the AUC-loss; updates within 1e-6 of the largest |update|. */
+loss_status auc_loss_cuda_compute(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws,
+                                  float *grad, loss_result *out, void *stream);
+/* ce_ohem: cross-entropy with hard-negative mining; the same kept negatives exactly (ties at
+ * the cut-off to the lower index), updates within 1e-6 of the largest |update|. */
+loss_status ce_ohem_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                      loss_cuda_ws *ws, float *grad, loss_result *out,
+                                      void *stream);
 #else
 #include "lib/check.h"
 
@@ -112,6 +139,27 @@ static inline loss_status loss_cuda_time(loss_cuda_fn fn, const loss_cuda_batch 
 static inline loss_status ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
                                                loss_cuda_ws *ws, float *grad, loss_result *out,
                                                void *stream)
+{
+    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
+    LOSS_CUDA_STUB();
+}
+static inline loss_status focal_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                                  loss_cuda_ws *ws, float *grad, loss_result *out,
+                                                  void *stream)
+{
+    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
+    LOSS_CUDA_STUB();
+}
+static inline loss_status auc_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                                loss_cuda_ws *ws, float *grad, loss_result *out,
+                                                void *stream)
+{
+    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
+    LOSS_CUDA_STUB();
+}
+static inline loss_status ce_ohem_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                                    loss_cuda_ws *ws, float *grad, loss_result *out,
+                                                    void *stream)
 {
     (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
     LOSS_CUDA_STUB();

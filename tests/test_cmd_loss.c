@@ -13,6 +13,7 @@
 #include "lib/device.h"
 #include "lib/rng.h"
 #include "optim/loss.h"
+#include "optim/loss_cuda.h"
 #include "tests/check_main.h"
 #include "tests/cli_run.h"
 #include "tests/h5io.h"
@@ -235,8 +236,8 @@ static const bad_case bad_cases[] = {
     {NULL, "OUT", {NULL}, 2, "is the same file as --in"},
     {NULL, "", {NULL}, 2, "--in IN.h5 is required"},
     {NULL, "good.h5", {"--device", "tpu"}, 2, "'tpu' is not a device (cpu or cuda)"},
-    {"auc", "good.h5", {"--device", "cuda"}, 2,
-     "loss 'auc' has no CUDA version yet (--device cuda runs ap only)"},
+    {"approx_ap", "good.h5", {"--device", "cuda"}, 2,
+     "loss 'approx_ap' has no CUDA version; use --device cpu"},
 };
 
 /* Run one bad case; OUT.h5 holds `before` (n bytes) and must still hold it. */
@@ -319,25 +320,32 @@ START_TEST(test_loss_cmd_device_cuda)
 }
 END_TEST
 
-/* `rankdet bench loss --device`: a name that is no device and cuda without ap are usage
- * errors; cuda without a GPU exits 1 naming why; with one, a small batch gives the GPU table. */
+/* `rankdet bench loss --device`: a name that is no device is a usage error; cuda without a
+ * GPU exits 1 naming why; with one, a small batch gives the GPU table of every loss. */
 START_TEST(test_bench_loss_device)
 {
     char sout[16384], serr[4096], why[512];
     ck_assert_int_eq(cli_run_rankdet_line("bench loss --device tpu", sout, serr, sizeof serr), 2);
     ck_assert_msg(strstr(serr, "'tpu' is not a device (cpu or cuda)"), "%s", serr);
-    ck_assert_int_eq(cli_run_rankdet_line("bench loss --device cuda --losses auc", sout, serr,
-                                          sizeof serr), 2);
-    ck_assert_msg(strstr(serr, "--losses must include ap"), "%s", serr);
     int rc = cli_run_rankdet_line("bench loss --device cuda --images 1 --anchors 2000 --classes 4 "
                                   "--positives 20 --ignored 10 --repeats 1 --no-oracle --regimes "
-                                  "mid --losses ap", sout, serr, sizeof serr);
+                                  "mid", sout, serr, sizeof serr);
     if (!rd_cuda_available(why, sizeof why)) {
         ck_assert_int_eq(rc, 1);
         ck_assert_msg(strstr(serr, "--device cuda: ") && strstr(serr, why), "%s", serr);
     } else {
         ck_assert_msg(rc == 0, "exit %d: %s", rc, serr);
         ck_assert_msg(strstr(sout, "ap on the GPU, mid regime: "), "%s", sout);
+        const char *table = strstr(sout, "the GPU twins");
+        ck_assert_msg(table, "%s", sout);
+        int count;
+        const loss_def *defs = loss_registry(&count);
+        for (int i = 0; i < count; i++) {
+            char row[64];
+            snprintf(row, sizeof row, "| mid   | %-10s |", defs[i].name);
+            ck_assert_msg(!loss_cuda_find(defs[i].name) || strstr(table, row),
+                          "no GPU row for %s: %s", defs[i].name, sout);
+        }
     }
 }
 END_TEST
