@@ -32,8 +32,8 @@ int rd_cuda_memory_check(size_t bytes, const char *what, char *err, size_t errsi
 #else
 static inline int rd_cuda_available(char *why, size_t whysize)
 {
-    snprintf(why, whysize, "rankdet was built without CUDA (nvcc was not found at build time; "
-             "install the CUDA toolkit and run make CUDA=1)");
+    snprintf(why, whysize, "rankdet was built without CUDA (make CUDA=0, or no nvcc at build "
+             "time; with the CUDA toolkit installed, rebuild with make CUDA=1)");
     return 0;
 }
 static inline int rd_cuda_describe(char *buf, size_t bufsize)
