@@ -9,8 +9,8 @@
  * CONV_WORKSPACE_MAX of workspace, is deterministic (when any is) and fits the math mode is
  * kept in the context's table under the full shape and the TF32 flag, so later calls look it
  * up. Math: TF32 on, the descriptor allows tensor cores (CUDNN_DEFAULT_MATH, converting float
- * to TF32 on Ampere and newer); TF32 off, CUDNN_FMA_MATH (pure FP32) and only FMA-math
- * algorithms are taken. Never CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION (it may use FP16).
+ * to TF32 on Ampere and newer); TF32 off, CUDNN_FMA_MATH (pure FP32): algorithms listed with
+ * tensor-op math are skipped, the others run with the descriptor at FMA math. Never CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION (it may use FP16).
  * The backward accumulates into dweight and dbias (beta = 1) and overwrites dx (beta = 0),
  * as the CPU. */
 extern "C" {
@@ -78,7 +78,7 @@ static int conv_pick(const Perf *perf, int count, int tf32, int deterministic)
         if (p->status != CUDNN_STATUS_SUCCESS || p->memory > CONV_WORKSPACE_MAX ||
             p->mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
             continue;
-        if (!tf32 && p->mathType != CUDNN_FMA_MATH)
+        if (!tf32 && p->mathType == CUDNN_TENSOR_OP_MATH)
             continue;
         if (deterministic && p->determinism != CUDNN_DETERMINISTIC)
             continue;
@@ -99,7 +99,9 @@ static cuda_conv_choice conv_choice_from(const Perf *perf, int count, int tf32,
              "p%d on %dx%dx%d (tf32 %d) within %zu bytes of workspace", key->dir, key->cin,
              key->cout, key->k, key->stride, key->pad, key->n, key->h, key->w, tf32,
              CONV_WORKSPACE_MAX);
-    cuda_conv_choice c = {(int)perf[i].algo, (int)perf[i].mathType, 0};
+    /* TF32 off: an algorithm listed with default math runs in pure FP32 under FMA math. */
+    cudnnMathType_t math = tf32 ? perf[i].mathType : CUDNN_FMA_MATH;
+    cuda_conv_choice c = {(int)perf[i].algo, (int)math, 0};
     return c;
 }
 
