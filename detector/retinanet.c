@@ -210,6 +210,49 @@ retinanet_param *retinanet_param_find(retinanet *m, const char *name)
     return NULL;
 }
 
+/* ptr moved from the block at old_base to the same offset in the block at new_base. */
+static float *retinanet_rebase(const float *ptr, const void *old_base, void *new_base)
+{
+    ptrdiff_t offset = (const unsigned char *)ptr - (const unsigned char *)old_base;
+    return (float *)((unsigned char *)new_base + offset);
+}
+
+typedef struct rebase_ctx {
+    const retinanet *from;
+    void *param_base, *grad_base;
+} rebase_ctx;
+
+static void rebase_visit(void *ctx, const net_param_spec *s)
+{
+    rebase_ctx *r = ctx;
+    *s->data = retinanet_rebase(*s->data, r->from->param_arena.base, r->param_base);
+    if (s->grad == NULL || *s->grad == NULL)
+        return;
+    RD_CHECK(r->grad_base != NULL, "tensor '%s' has a gradient but no gradient block was given",
+             s->name);
+    *s->grad = retinanet_rebase(*s->grad, r->from->grad_arena.base, r->grad_base);
+}
+
+void retinanet_describe_at(const retinanet *m, retinanet *out, void *param_base, void *grad_base)
+{
+    *out = *m;
+    out->params = NULL;
+    out->nparams = 0;
+    rd_arena_init(&out->param_arena);
+    rd_arena_init(&out->grad_arena);
+    rd_arena_init(&out->act_arena);
+    rd_arena_init(&out->scratch_arena);
+    memset(&out->plan, 0, sizeof out->plan);
+    out->scratch = NULL;
+    out->cls_logits = out->bbox_regression = NULL;
+    out->n = out->h = out->w = 0;
+    out->backbone.cfg.bn_train = 0;  // resnet_plan never refolds memory it cannot read
+    rebase_ctx r = {m, param_base, m->grad_arena.cap > 0 ? grad_base : NULL};
+    resnet_visit_params(&out->backbone, rebase_visit, &r);
+    fpn_visit_params(&out->fpn, rebase_visit, &r);
+    heads_visit_params(&out->heads, rebase_visit, &r);
+}
+
 void retinanet_fold_bn(retinanet *m)
 {
     resnet_fold_bn(&m->backbone);
@@ -317,40 +360,50 @@ static void retinanet_plan_pass(retinanet *m, int n, int h, int w, net_plan *p)
     m->bbox_regression = net_plan_keep(p, outputs * 4);
 }
 
-void retinanet_plan(retinanet *m, int n, int h, int w, int training)
+void retinanet_plan_measure(retinanet *m, int n, int h, int w, int training, net_plan *p)
 {
     RD_CHECK(n >= 1 && h >= 32 && w >= 32, "input [%d][3][%d][%d]: need n >= 1, h, w >= 32", n,
              h, w);
-    RD_CHECK(!training || m->grad_arena.cap > 0,
-             "a training plan for a model made by retinanet_create_inference");
-    net_plan *p = &m->plan;
     memset(p, 0, sizeof *p);
     p->measuring = 1;
     p->training = training;
-    p->act = &m->act_arena;
     retinanet_plan_pass(m, n, h, w, p);
-    size_t bytes = rd_arena_align(p->scratch_floats * sizeof(float) + 4);
-    for (int i = 0; i < NET_SLOTS; i++) {
+    for (int i = 0; i < NET_SLOTS; i++)
         if (p->slot_floats[i] < p->grad_floats)
             p->slot_floats[i] = p->grad_floats;
-        bytes += rd_arena_align(p->slot_floats[i] * sizeof(float) + 4);
-    }
-    rd_arena_reserve(&m->act_arena, p->act_bytes);
-    rd_arena_reserve(&m->scratch_arena, bytes);
-    for (int i = 0; i < NET_SLOTS; i++)
-        p->slot[i] = rd_arena_push(&m->scratch_arena, p->slot_floats[i] * sizeof(float) + 4);
-    m->scratch = rd_arena_push(&m->scratch_arena, p->scratch_floats * sizeof(float) + 4);
+}
+
+void retinanet_plan_assign(retinanet *m, int n, int h, int w, net_plan *p)
+{
     p->measuring = 0;
     retinanet_plan_pass(m, n, h, w, p);
     m->n = n;
     m->h = h;
     m->w = w;
-    m->training = training;
-    m->threads = rd_threads_get();
+    m->training = p->training;
     m->num_anchors_total = m->heads.total;
     for (int l = 0; l < FPN_LEVELS; l++)
         m->levels[l] = (retinanet_level){m->fpn.h[l], m->fpn.w[l], m->heads.offset[l],
                                          (int64_t)m->fpn.h[l] * m->fpn.w[l] * m->cfg.num_anchors};
+}
+
+void retinanet_plan(retinanet *m, int n, int h, int w, int training)
+{
+    RD_CHECK(!training || m->grad_arena.cap > 0,
+             "a training plan for a model made by retinanet_create_inference");
+    net_plan *p = &m->plan;
+    retinanet_plan_measure(m, n, h, w, training, p);
+    p->act = &m->act_arena;
+    size_t bytes = rd_arena_align(p->scratch_floats * sizeof(float) + 4);
+    for (int i = 0; i < NET_SLOTS; i++)
+        bytes += rd_arena_align(p->slot_floats[i] * sizeof(float) + 4);
+    rd_arena_reserve(&m->act_arena, p->act_bytes);
+    rd_arena_reserve(&m->scratch_arena, bytes);
+    for (int i = 0; i < NET_SLOTS; i++)
+        p->slot[i] = rd_arena_push(&m->scratch_arena, p->slot_floats[i] * sizeof(float) + 4);
+    m->scratch = rd_arena_push(&m->scratch_arena, p->scratch_floats * sizeof(float) + 4);
+    retinanet_plan_assign(m, n, h, w, p);
+    m->threads = rd_threads_get();
 }
 
 void retinanet_forward(retinanet *m, const float *x)

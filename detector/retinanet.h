@@ -144,6 +144,23 @@ retinanet_param *retinanet_param_find(retinanet *m, const char *name);
  * count (lib/threads.h): plan again after changing it. */
 void retinanet_plan(retinanet *m, int n, int h, int w, int training);
 
+/* The two passes of retinanet_plan, for a twin that plans m's description into its own
+ * memory (detector/retinanet_cuda.h). retinanet_plan_measure fills p's sizes (act_bytes,
+ * slot_floats already raised to grad_floats, scratch_floats) for input [n][3][h][w] and sets
+ * p->training; the caller then points p->act at an arena of at least act_bytes and p->slot[i]
+ * at slot_floats[i] floats each, and retinanet_plan_assign binds every view and records the
+ * shape and the levels. Neither allocates nor touches m's arenas. */
+void retinanet_plan_measure(retinanet *m, int n, int h, int w, int training, net_plan *p);
+void retinanet_plan_assign(retinanet *m, int n, int h, int w, net_plan *p);
+
+/* A copy of m's module description in *out whose parameter views point into param_base and
+ * gradient views into grad_base: blocks laid out byte for byte as m's parameter and gradient
+ * arenas (a device copy of them). out owns no memory and has no table (nparams = 0) and no
+ * plan; plan it with retinanet_plan_measure / _assign. grad_base may be NULL when m has no
+ * gradients. Its planning never refolds BatchNorms (their folded affines are whatever the
+ * parameter block holds). */
+void retinanet_describe_at(const retinanet *m, retinanet *out, void *param_base, void *grad_base);
+
 /* Forward of x [N][3][H][W] (normalised, the planned shape; read during backward, so keep it
  * alive): fills m->cls_logits, m->bbox_regression and the FPN levels m->fpn.p[0..4]
  * ([N][C][h][w]). Allocates nothing. */
