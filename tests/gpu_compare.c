@@ -35,6 +35,14 @@ double gpu_scaled_err(const float *got, const float *want, size_t count)
     return err / scale;
 }
 
+double gpu_dev_scaled_err(cuda_ctx *ctx, const void *dev, const float *want, size_t count)
+{
+    float *got = gpu_download_copy(ctx, dev, count * sizeof *got);
+    double err = gpu_scaled_err(got, want, count);
+    free(got);
+    return err;
+}
+
 void gpu_expect_same_bits(const void *got, const void *want, size_t count, size_t elem,
                           const char *what)
 {
@@ -42,6 +50,14 @@ void gpu_expect_same_bits(const void *got, const void *want, size_t count, size_
     for (size_t i = 0; i < count; i++)
         ck_assert_msg(memcmp(g + i * elem, w + i * elem, elem) == 0, "%s: entry %zu differs",
                       what, i);
+}
+
+void gpu_expect_dev_same_bits(cuda_ctx *ctx, const void *dev, const void *want, size_t count,
+                              size_t elem, const char *what)
+{
+    void *got = gpu_download_copy(ctx, dev, count * elem);
+    gpu_expect_same_bits(got, want, count, elem, what);
+    free(got);
 }
 
 void gpu_expect_same_floats(const float *got, const float *want, size_t count, const char *what)

@@ -20,10 +20,16 @@ void *gpu_download_copy(cuda_ctx *ctx, const void *dev, size_t bytes);
  * (a NaN error wins; the scale is at least 1e-30). */
 double gpu_scaled_err(const float *got, const float *want, size_t count);
 
+/* gpu_scaled_err of the device floats dev [count] against want. */
+double gpu_dev_scaled_err(cuda_ctx *ctx, const void *dev, const float *want, size_t count);
+
 /* got and want, count entries of elem bytes, equal bit for bit (names the first entry that
  * differs). */
 void gpu_expect_same_bits(const void *got, const void *want, size_t count, size_t elem,
                           const char *what);
+/* gpu_expect_same_bits of the device array dev (count entries of elem bytes) against want. */
+void gpu_expect_dev_same_bits(cuda_ctx *ctx, const void *dev, const void *want, size_t count,
+                              size_t elem, const char *what);
 /* got and want, count floats, equal bit for bit or both NaN (a NaN's sign and payload are
  * free); names the first that differs, with both values. */
 void gpu_expect_same_floats(const float *got, const float *want, size_t count, const char *what);

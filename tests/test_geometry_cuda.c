@@ -53,25 +53,17 @@ static void assign_parity(cuda_ctx *ctx, const detector_preset *p, const float *
     ck_assert_msg(gpos == npos, "%s (%s): GPU %lld positives, CPU %lld", what, p->name,
                   (long long)gpos, (long long)npos);
     assign_labels_cuda(ctx, gm, gi, A, gt, K, gl, gs);
-    void *h = gpu_download_copy(ctx, gm, (size_t)A * 4);
+    int32_t *h = gpu_download_copy(ctx, gm, (size_t)A * 4);
     for (int64_t a = 0; a < A; a++)
-        ck_assert_msg(((int32_t *)h)[a] == match[a], "%s (%s) anchor %lld: GPU match %d, CPU %d",
-                      what, p->name, (long long)a, ((int32_t *)h)[a], match[a]);
+        ck_assert_msg(h[a] == match[a], "%s (%s) anchor %lld: GPU match %d, CPU %d", what,
+                      p->name, (long long)a, h[a], match[a]);
     free(h);
-    h = gpu_download_copy(ctx, gi, (size_t)A * 4);
-    gpu_expect_same_bits(h, iou, (size_t)A, 4, "iou");
-    free(h);
-    h = gpu_download_copy(ctx, gl, (size_t)A * K);
-    gpu_expect_same_bits(h, labels, (size_t)A * K, 1, "labels");
-    free(h);
-    h = gpu_download_copy(ctx, gs, (size_t)A * K * 4);
-    gpu_expect_same_bits(h, side, (size_t)A * K, 4, "iou side");
-    free(h);
+    gpu_expect_dev_same_bits(ctx, gi, iou, (size_t)A, 4, "iou");
+    gpu_expect_dev_same_bits(ctx, gl, labels, (size_t)A * K, 1, "labels");
+    gpu_expect_dev_same_bits(ctx, gs, side, (size_t)A * K, 4, "iou side");
     gpos = assign_anchors_cuda(ctx, p, ga, A, gt, gm, NULL);  // best in the workspace
     ck_assert_int_eq(gpos, npos);
-    h = gpu_download_copy(ctx, gm, (size_t)A * 4);
-    gpu_expect_same_bits(h, match, (size_t)A, 4, "match without iou");
-    free(h);
+    gpu_expect_dev_same_bits(ctx, gm, match, (size_t)A, 4, "match without iou");
     cuda_ctx_dealloc(ctx, ga);
     cuda_ctx_dealloc(ctx, gm);
     cuda_ctx_dealloc(ctx, gi);
@@ -334,12 +326,10 @@ static void box_loss_parity(cuda_ctx *ctx, const box_loss_params *p, const float
                   fabs(gpu.sum - cpu.sum) <= 1e-12 * fmax(1e-300, fabs(cpu.sum)),
                   "%s: GPU loss %.17g sum %.17g, CPU %.17g %.17g", what, gpu.loss, gpu.sum,
                   cpu.loss, cpu.sum);
-    float *got = gpu_download_copy(ctx, gg, coords * 4);
-    gpu_expect_same_bits(got, want, coords, 4, what);
+    gpu_expect_dev_same_bits(ctx, gg, want, coords, 4, what);
     box_loss_result again;
     box_loss_compute_cuda(ctx, p, gd, gt, gm, n, A, NULL, &again);  // no gradient asked
     ck_assert(again.loss == gpu.loss && again.num_pos == gpu.num_pos);
-    free(got);
     free(want);
     cuda_ctx_dealloc(ctx, gd);
     cuda_ctx_dealloc(ctx, gt);
@@ -419,16 +409,11 @@ START_TEST(test_sgd)
                 cuda_ctx_upload(ctx, gg[t], g[t], counts[t] * 4);
         }
         ck_assert(sgd_step(&cpu) == sgd_cuda_step(&gpu));
-        for (int t = 0; t < NT; t++) {
-            float *got = gpu_download_copy(ctx, gw[t], counts[t] * 4);
-            gpu_expect_same_bits(got, w[t], counts[t], 4, "sgd values");
-            free(got);
-        }
-        for (int t = 0; t < cpu.ntensors; t++) {
-            float *got = gpu_download_copy(ctx, gpu.momentum[t], cpu.tensors[t].count * 4);
-            gpu_expect_same_bits(got, cpu.momentum[t], cpu.tensors[t].count, 4, "sgd momentum");
-            free(got);
-        }
+        for (int t = 0; t < NT; t++)
+            gpu_expect_dev_same_bits(ctx, gw[t], w[t], counts[t], 4, "sgd values");
+        for (int t = 0; t < cpu.ntensors; t++)
+            gpu_expect_dev_same_bits(ctx, gpu.momentum[t], cpu.momentum[t], cpu.tensors[t].count,
+                                     4, "sgd momentum");
     }
     sgd_free(&cpu);
     sgd_cuda_free(&gpu);

@@ -101,12 +101,10 @@ static void conv_case_check(cuda_ctx *ctx, const conv_case *cc, uint64_t seed, d
     size_t counts[] = {ny, nx, nw, (size_t)d->cout};
     const char *names[] = {"y", "dx", "dweight", "dbias"};
     for (int t = 0; t < 4; t++) {
-        float *got = gpu_download_copy(ctx, dev[t], counts[t] * sizeof(float));
-        double err = gpu_scaled_err(got, want[t], counts[t]);
+        double err = gpu_dev_scaled_err(ctx, dev[t], want[t], counts[t]);
         ck_assert_msg(err <= tol, "conv %d->%d k%d s%d p%d on %dx%dx%d, tf32 %d: %s error %.3g "
                       "of its scale > %.3g", d->cin, d->cout, d->k, d->stride, d->pad, cc->n,
                       cc->h, cc->w, cuda_ctx_tf32(ctx), names[t], err, tol);
-        free(got);
     }
     void *devs[] = {gx, gw, gb, gdy, gdw, gdb, gy, gdx};
     for (int i = 0; i < 8; i++)
@@ -165,13 +163,12 @@ START_TEST(test_conv_cuda_null_outputs)
     conv2d_backward_cuda(ctx, &d, gx, n, h, w, gw, gdy, gdx, NULL, NULL);
     float *dx = malloc(nx * 4), *scratch = malloc(conv2d_scratch_floats(&d, n, h, w) * 4 + 4);
     conv2d_backward(&d, x, n, h, w, wt, dy, dx, NULL, NULL, scratch);
-    float *got = gpu_download_copy(ctx, gdx, nx * sizeof(float));
-    ck_assert_double_le(gpu_scaled_err(got, dx, nx), 1e-5);
+    ck_assert_double_le(gpu_dev_scaled_err(ctx, gdx, dx, nx), 1e-5);
     void *devs[] = {gx, gw, gdy, gdx, gdw};
     for (int i = 0; i < 5; i++)
         cuda_ctx_dealloc(ctx, devs[i]);
-    float *hosts[] = {x, wt, dy, sentinel, dx, scratch, got};
-    for (int i = 0; i < 7; i++)
+    float *hosts[] = {x, wt, dy, sentinel, dx, scratch};
+    for (int i = 0; i < 6; i++)
         free(hosts[i]);
     cuda_ctx_free(ctx);
 }
@@ -347,10 +344,8 @@ START_TEST(test_bn_train_cuda)
     const char *names[] = {"xhat", "y", "stats", "running_mean", "running_var", "dx", "dweight",
                            "dbias"};
     for (int t = 0; t < 8; t++) {
-        float *got = gpu_download_copy(ctx, dev[t], counts[t] * sizeof(float));
-        double err = gpu_scaled_err(got, want[t], counts[t]);
+        double err = gpu_dev_scaled_err(ctx, dev[t], want[t], counts[t]);
         ck_assert_msg(err <= 1e-6, "bn_train %s: error %.3g of its scale", names[t], err);
-        free(got);
     }
     void *devs[] = {gx, gdy, gw, gb, grm, grv, gdw, gdb, gst, gy, gdx};
     for (int i = 0; i < 11; i++)
