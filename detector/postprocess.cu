@@ -16,9 +16,6 @@
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
-#include <math.h>
-#include <string.h>
-
 extern "C" {
 #include "detector/postprocess_cuda.h"
 }
