@@ -1,25 +1,16 @@
 /* box_coder.cu — the CUDA twins of box_coder.c (box_coder_cuda.h): one thread per box, the
  * CPU's float32 operations in the CPU's order with explicit roundings (__fmul_rn, __fadd_rn,
- * __fsub_rn, __fdiv_rn) so nvcc cannot contract them into FMAs; logf and expf are CUDA's. */
+ * __fsub_rn, __fdiv_rn) so nvcc cannot contract them into FMAs. Decoding is
+ * detector/box_coder_cuda_impl.h's, with glibc's expf (the CPU's bits); encoding's logf is
+ * CUDA's. The coder travels to the kernels by value. */
 extern "C" {
 #include "detector/box_coder_cuda.h"
 }
+#include "detector/box_coder_cuda_impl.h"
 #include "lib/cuda_ctx_impl.h"
 
-/* The four weights and the clip, passed by value. */
-struct box_coder_args {
-    float wx, wy, ww, wh, clip;
-};
-
-/* The kernel arguments of coder c. */
-static box_coder_args box_coder_args_of(const box_coder *c)
-{
-    box_coder_args a = {c->weights[0], c->weights[1], c->weights[2], c->weights[3], c->dwh_clip};
-    return a;
-}
-
 /* deltas d of box g against anchor a (box_coder_encode_one). */
-__device__ void box_coder_encode_dev(const box_coder_args &c, const float *a, const float *g,
+__device__ void box_coder_encode_dev(const box_coder &c, const float *a, const float *g,
                                      float *d)
 {
     float ex_w = __fsub_rn(a[2], a[0]), ex_h = __fsub_rn(a[3], a[1]);
@@ -28,13 +19,13 @@ __device__ void box_coder_encode_dev(const box_coder_args &c, const float *a, co
     float gt_w = __fsub_rn(g[2], g[0]), gt_h = __fsub_rn(g[3], g[1]);
     float gt_cx = __fadd_rn(g[0], __fmul_rn(0.5f, gt_w));
     float gt_cy = __fadd_rn(g[1], __fmul_rn(0.5f, gt_h));
-    d[0] = __fdiv_rn(__fmul_rn(c.wx, __fsub_rn(gt_cx, ex_cx)), ex_w);
-    d[1] = __fdiv_rn(__fmul_rn(c.wy, __fsub_rn(gt_cy, ex_cy)), ex_h);
-    d[2] = __fmul_rn(c.ww, logf(__fdiv_rn(gt_w, ex_w)));
-    d[3] = __fmul_rn(c.wh, logf(__fdiv_rn(gt_h, ex_h)));
+    d[0] = __fdiv_rn(__fmul_rn(c.weights[0], __fsub_rn(gt_cx, ex_cx)), ex_w);
+    d[1] = __fdiv_rn(__fmul_rn(c.weights[1], __fsub_rn(gt_cy, ex_cy)), ex_h);
+    d[2] = __fmul_rn(c.weights[2], logf(__fdiv_rn(gt_w, ex_w)));
+    d[3] = __fmul_rn(c.weights[3], logf(__fdiv_rn(gt_h, ex_h)));
 }
 
-__global__ void box_coder_encode_kernel(box_coder_args c, const float *anchors,
+__global__ void box_coder_encode_kernel(box_coder c, const float *anchors,
                                         const float *boxes, int64_t n, float *deltas)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
@@ -43,7 +34,7 @@ __global__ void box_coder_encode_kernel(box_coder_args c, const float *anchors,
 }
 
 /* targets[a] = encode(anchors[a], gt[match[a]]) for positives, 0 elsewhere. */
-__global__ void box_coder_encode_matched_kernel(box_coder_args c, const float *anchors,
+__global__ void box_coder_encode_matched_kernel(box_coder c, const float *anchors,
                                                 int64_t A, const int32_t *match,
                                                 const rd_box *gt, float *targets)
 {
@@ -60,28 +51,13 @@ __global__ void box_coder_encode_matched_kernel(box_coder_args c, const float *a
     }
 }
 
-/* boxes from deltas (box_coder_decode); the clip is torch.clamp(max=), NaN stays NaN. */
-__global__ void box_coder_decode_kernel(box_coder_args c, const float *anchors,
-                                        const float *deltas, int64_t n, float *boxes)
+/* boxes from deltas (box_coder_decode). */
+__global__ void box_coder_decode_kernel(box_coder c, const float *anchors, const float *deltas,
+                                        int64_t n, float *boxes)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-         i += (int64_t)gridDim.x * blockDim.x) {
-        const float *a = anchors + 4 * i, *d = deltas + 4 * i;
-        float w = __fsub_rn(a[2], a[0]), h = __fsub_rn(a[3], a[1]);
-        float cx = __fadd_rn(a[0], __fmul_rn(0.5f, w)), cy = __fadd_rn(a[1], __fmul_rn(0.5f, h));
-        float dx = __fdiv_rn(d[0], c.wx), dy = __fdiv_rn(d[1], c.wy);
-        float dw = __fdiv_rn(d[2], c.ww), dh = __fdiv_rn(d[3], c.wh);
-        dw = dw > c.clip ? c.clip : dw;
-        dh = dh > c.clip ? c.clip : dh;
-        float pcx = __fadd_rn(__fmul_rn(dx, w), cx), pcy = __fadd_rn(__fmul_rn(dy, h), cy);
-        float pw = __fmul_rn(expf(dw), w), ph = __fmul_rn(expf(dh), h);
-        float half_w = __fmul_rn(0.5f, pw), half_h = __fmul_rn(0.5f, ph);
-        float *b = boxes + 4 * i;
-        b[0] = __fsub_rn(pcx, half_w);
-        b[1] = __fsub_rn(pcy, half_h);
-        b[2] = __fadd_rn(pcx, half_w);
-        b[3] = __fadd_rn(pcy, half_h);
-    }
+         i += (int64_t)gridDim.x * blockDim.x)
+        box_coder_decode_dev(c, anchors + 4 * i, deltas + 4 * i, boxes + 4 * i);
 }
 
 void box_coder_encode_cuda(cuda_ctx *ctx, const box_coder *c, const float *anchors,
@@ -91,7 +67,7 @@ void box_coder_encode_cuda(cuda_ctx *ctx, const box_coder *c, const float *ancho
     if (n == 0)
         return;
     box_coder_encode_kernel<<<cuda_grid_for(n), CUDA_BLOCK, 0, ctx->stream>>>(
-        box_coder_args_of(c), anchors, boxes, n, deltas);
+        *c, anchors, boxes, n, deltas);
     RD_CHECK_LAUNCH();
 }
 
@@ -102,7 +78,7 @@ void box_coder_decode_cuda(cuda_ctx *ctx, const box_coder *c, const float *ancho
     if (n == 0)
         return;
     box_coder_decode_kernel<<<cuda_grid_for(n), CUDA_BLOCK, 0, ctx->stream>>>(
-        box_coder_args_of(c), anchors, deltas, n, boxes);
+        *c, anchors, deltas, n, boxes);
     RD_CHECK_LAUNCH();
 }
 
@@ -114,6 +90,6 @@ void box_coder_encode_matched_cuda(cuda_ctx *ctx, const box_coder *c, const floa
     if (A == 0)
         return;
     box_coder_encode_matched_kernel<<<cuda_grid_for(A), CUDA_BLOCK, 0, ctx->stream>>>(
-        box_coder_args_of(c), anchors, A, match, gt, targets);
+        *c, anchors, A, match, gt, targets);
     RD_CHECK_LAUNCH();
 }

@@ -1,10 +1,11 @@
 /* box_coder_cuda.h — the CUDA twins of box_coder.h (detector/box_coder.cu): the same arguments
  * with the context first, every array a device pointer, queued on the context's stream and
- * returning without waiting. Products, sums and quotients are rounded as on the CPU (no FMA);
- * only logf and expf differ (CUDA's are within 1 and 2 ulp, glibc's within 1), so encode's dx, dy
- * equal the CPU's bits and dw, dh and decoded boxes agree within a few ulp of their scale
- * (tests/test_geometry_cuda.c checks 1e-6 of the tensor's largest magnitude). In a build
- * without CUDA every function is a stub that aborts saying so. */
+ * returning without waiting. Products, sums and quotients are rounded as on the CPU (no FMA)
+ * and decode's expf is a port of glibc's (lib/cuda_expf_impl.h), so decoded boxes and
+ * encode's dx, dy equal the CPU's bits; only encode's logf is CUDA's (within 1 ulp, glibc's
+ * within 1), so dw, dh agree within a few ulp of their scale (tests/test_geometry_cuda.c checks
+ * decode bit for bit, encode within 1e-6 of each box's largest magnitude). In a build without
+ * CUDA every function is a stub that aborts saying so. */
 #ifndef RD_BOX_CODER_CUDA_H
 #define RD_BOX_CODER_CUDA_H
 

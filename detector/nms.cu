@@ -98,15 +98,6 @@ size_t nms_cuda_scratch_bytes(int64_t n)
     return c.used;
 }
 
-/* sort_key_from_f32 of optim/sort.h (-0 and +0 share a key), complemented: descending. */
-__device__ inline uint32_t nms_desc_key(float x)
-{
-    uint32_t u = __float_as_uint(x);
-    if (u == 0x80000000u)
-        u = 0;
-    return ~((u & 0x80000000u) ? ~u : (u | 0x80000000u));
-}
-
 /* Descending-score keys, the identity permutation, and the first NaN score. */
 __global__ void nms_keys_kernel(const float *scores, int64_t n, uint32_t *keys, int64_t *iota,
                                 nms_header *h)

@@ -20,8 +20,7 @@ static float postprocess_sigmoid(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
-/* A logit bound below which no sigmoid passes thresh (−inf when thresh ≤ 0). */
-static float postprocess_logit_floor(float thresh)
+float postprocess_logit_floor(float thresh)
 {
     if (thresh <= 0.0f)
         return -INFINITY;

@@ -7,113 +7,35 @@
  * top-k taken, decoded and clipped into the CPU's candidate order (levels in turn, best
  * first). Then the GPU NMS (detector/nms.cu), keep-N and the scaling to the original image.
  * Every float operation is the CPU's, rounded alone (no FMA contraction), and expf is glibc's
- * algorithm (sysdeps/ieee754/flt-32/e_expf.c with its table and polynomial, FMA where the
- * x86-64 FMA build of glibc contracts; checked against libm by the test), so scores, boxes and
- * thus every tie and threshold decision are the CPU's bits. Box decoding is a device function
- * local to this file (detector/box_coder.c's decode, operation for operation). */
+ * algorithm (lib/cuda_expf_impl.h; checked against libm by the test), so scores, boxes and
+ * thus every tie and threshold decision are the CPU's bits. Box decoding is the box coder's
+ * device function (detector/box_coder_cuda_impl.h), the logit floor the CPU's own function. */
 #include <cuda_runtime.h>
 
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_select.cuh>
 #include <thrust/iterator/counting_iterator.h>
 
-#include <math.h>
-#include <string.h>
-
 extern "C" {
 #include "detector/postprocess_cuda.h"
 }
 
+#include "detector/box_coder_cuda_impl.h"
 #include "detector/nms_cuda_impl.h"
 #include "lib/cuda_ctx_impl.h"
+#include "lib/cuda_expf_impl.h"
 
 static_assert(sizeof(rd_detection) == 32, "rd_detection layout shared with the device");
 
-/* glibc's __exp2f_data: 2^(i/32) with i << 47 subtracted from the bits, the polynomial of
- * 2^(r/32) scaled, N/ln2 and the rounding shift. */
-__device__ __constant__ uint64_t pp_exp2f_tab_dev[32] = {
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
-    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
-    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
-    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
-    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
-    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
-    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540};
-#ifndef __CUDA_ARCH__
-static const uint64_t pp_exp2f_tab_host[32] = {
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
-    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
-    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
-    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
-    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
-    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
-    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540};
-#endif
-#define PP_EXP_N 32.0
-#define PP_INV_LN2_N (0x1.71547652b82fep+0 * PP_EXP_N)
-#define PP_EXP_SHIFT 0x1.8p+52
-#define PP_EXP_C0 (0x1.c6af84b912394p-5 / PP_EXP_N / PP_EXP_N / PP_EXP_N)
-#define PP_EXP_C1 (0x1.ebfce50fac4f3p-3 / PP_EXP_N / PP_EXP_N)
-#define PP_EXP_C2 (0x1.62e42ff0c52d6p-1 / PP_EXP_N)
-
-/* Double operations rounded alone on the device; the host build (no FMA instructions in the
- * x86-64 baseline) cannot contract them either. */
-#ifdef __CUDA_ARCH__
-#define PP_DMUL(a, b) __dmul_rn((a), (b))
-#define PP_DADD(a, b) __dadd_rn((a), (b))
-#define PP_DFMA(a, b, c) __fma_rn((a), (b), (c))
-#define PP_EXP2F_TAB pp_exp2f_tab_dev
-#else
-#define PP_DMUL(a, b) ((a) * (b))
-#define PP_DADD(a, b) ((a) + (b))
-#define PP_DFMA(a, b, c) fma((a), (b), (c))
-#define PP_EXP2F_TAB pp_exp2f_tab_host
-#endif
-
-/* glibc's expf (x86-64 FMA build): the special cases, x·N/ln2 = k + r, 2^(k/N) from the
- * table, a cubic for 2^(r/N), the product rounded once to float. */
-__host__ __device__ inline float pp_expf(float x)
-{
-    uint32_t ux;
-    memcpy(&ux, &x, sizeof ux);
-    const uint32_t abstop = (ux >> 20) & 0x7ff;
-    if (abstop >= 0x42b) {  // |x| >= 88 (top12 of 88.0f) or NaN
-        if (ux == 0xff800000u)
-            return 0.0f;
-        if (abstop >= 0x7f8)
-            return x + x;
-        if (x > 0x1.62e42ep6f)
-            return INFINITY;
-        if (x < -0x1.9fe368p6f)
-            return 0.0f;
-    }
-    const double xd = (double)x;
-    double kd = PP_DFMA(PP_INV_LN2_N, xd, PP_EXP_SHIFT);
-    uint64_t ki;
-    memcpy(&ki, &kd, sizeof ki);
-    kd = PP_DADD(kd, -PP_EXP_SHIFT);
-    const double r = PP_DFMA(PP_INV_LN2_N, xd, -kd);
-    const uint64_t t = PP_EXP2F_TAB[ki % 32] + (ki << 47);
-    double s;
-    memcpy(&s, &t, sizeof s);
-    const double z = PP_DFMA(PP_EXP_C0, r, PP_EXP_C1);
-    const double r2 = PP_DMUL(r, r);
-    double y = PP_DFMA(PP_EXP_C2, r, 1.0);
-    y = PP_DFMA(z, r2, y);
-    return (float)PP_DMUL(y, s);
-}
-
 extern "C" float postprocess_cuda_expf(float x)
 {
-    return pp_expf(x);
+    return cuda_expf_glibc(x);
 }
 
 /* torch.sigmoid in float32, as postprocess.c. */
 __device__ inline float pp_sigmoid(float x)
 {
-    return __fdiv_rn(1.0f, __fadd_rn(1.0f, pp_expf(-x)));
+    return __fdiv_rn(1.0f, __fadd_rn(1.0f, cuda_expf_glibc(-x)));
 }
 
 /* A logit passes level l: above the CPU's floor, and its sigmoid above the threshold. */
@@ -174,20 +96,13 @@ __global__ void pp_count_kernel(pp_passes pass, int64_t begin, int64_t size,
         atomicAdd(count, c);
 }
 
-/* sort_key_from_f32 of optim/sort.h, complemented (descending); scores are never -0. */
-__device__ inline uint32_t pp_desc_key(float x)
-{
-    const uint32_t u = __float_as_uint(x);
-    return ~((u & 0x80000000u) ? ~u : (u | 0x80000000u));
-}
-
 /* Descending-score keys of the selected flat indices sel[n]. */
 __global__ void pp_keys_kernel(const float *logits, const int64_t *sel, int64_t n,
                                uint32_t *keys)
 {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t j = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; j < n; j += stride)
-        keys[j] = pp_desc_key(pp_sigmoid(logits[sel[j]]));
+        keys[j] = nms_desc_key(pp_sigmoid(logits[sel[j]]));
 }
 
 /* What decoding a level's candidates needs. */
@@ -198,22 +113,12 @@ struct pp_decode_args {
     int K;
 };
 
-/* box_coder_decode of one anchor (detector/box_coder.c), each operation rounded alone, then
- * clip_boxes_to_image's clamp to [0, side]. */
+/* box_coder_decode of one anchor, then clip_boxes_to_image's clamp to [0, side]. */
 __device__ inline void pp_decode_clip(const box_coder &c, const float *a, const float *d,
                                       float input_w, float input_h, float *b)
 {
-    const float w = __fsub_rn(a[2], a[0]), h = __fsub_rn(a[3], a[1]);
-    const float cx = __fadd_rn(a[0], __fmul_rn(0.5f, w)), cy = __fadd_rn(a[1], __fmul_rn(0.5f, h));
-    const float dx = __fdiv_rn(d[0], c.weights[0]), dy = __fdiv_rn(d[1], c.weights[1]);
-    float dw = __fdiv_rn(d[2], c.weights[2]), dh = __fdiv_rn(d[3], c.weights[3]);
-    dw = dw > c.dwh_clip ? c.dwh_clip : dw;  // torch.clamp(max=): NaN stays NaN
-    dh = dh > c.dwh_clip ? c.dwh_clip : dh;
-    const float pcx = __fadd_rn(__fmul_rn(dx, w), cx), pcy = __fadd_rn(__fmul_rn(dy, h), cy);
-    const float pw = __fmul_rn(pp_expf(dw), w), ph = __fmul_rn(pp_expf(dh), h);
-    const float half_w = __fmul_rn(0.5f, pw), half_h = __fmul_rn(0.5f, ph);
-    const float v[4] = {__fsub_rn(pcx, half_w), __fsub_rn(pcy, half_h), __fadd_rn(pcx, half_w),
-                        __fadd_rn(pcy, half_h)};
+    float v[4];
+    box_coder_decode_dev(c, a, d, v);
     for (int k = 0; k < 4; k++) {
         const float side = (k % 2 == 0) ? input_w : input_h;
         b[k] = v[k] < 0.0f ? 0.0f : (v[k] > side ? side : v[k]);
@@ -254,16 +159,6 @@ __global__ void pp_detections_kernel(const int64_t *keep, int64_t n, const float
         d.box.y2 = __fmul_rn(b[3], rh);
         dets[j] = d;
     }
-}
-
-/* postprocess.c's logit floor: no sigmoid of a logit at or below it passes thresh. */
-static float pp_logit_floor(float thresh)
-{
-    if (thresh <= 0.0f)
-        return -INFINITY;
-    if (thresh >= 1.0f)
-        return INFINITY;
-    return (float)(log((double)thresh / (1.0 - (double)thresh)) - 1e-3);
 }
 
 static pp_passes pp_level_pass(const postprocess_input *in, const pp_levels *lv, int l)
@@ -319,7 +214,7 @@ static pp_levels pp_levels_of(const detector_preset *p, const postprocess_input 
         lv.begin[l] = in->levels[l].offset * in->num_classes;
         lv.size[l] = in->levels[l].count * in->num_classes;
         lv.thresh[l] = p->score_thresh[l];
-        lv.floor[l] = pp_logit_floor(p->score_thresh[l]);
+        lv.floor[l] = postprocess_logit_floor(p->score_thresh[l]);
     }
     return lv;
 }

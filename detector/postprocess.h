@@ -41,4 +41,8 @@ typedef struct postprocess_input {
 int postprocess_detections(const detector_preset *p, const postprocess_input *in, rd_arena *ws,
                            rd_detection *out);
 
+/* A logit bound below which no float32 sigmoid passes thresh: logit(thresh) - 1e-3, −inf when
+ * thresh ≤ 0, +inf when thresh ≥ 1 (the CUDA twin prunes with the same bound). Cannot fail. */
+float postprocess_logit_floor(float thresh);
+
 #endif

@@ -39,8 +39,8 @@ int64_t nms_batched_cuda(cuda_ctx *ctx, const float *boxes, const float *scores,
 int postprocess_detections_cuda(cuda_ctx *ctx, const detector_preset *p,
                                 const postprocess_input *in, rd_detection *out);
 
-/* The expf the GPU post-processing computes (sigmoid, box decoding): glibc's algorithm, here
- * evaluated on the host, so a test can check it against the C library's expf. */
+/* The expf the GPU post-processing and box decoding compute (lib/cuda_expf_impl.h): glibc's
+ * algorithm, here evaluated on the host, so a test can check it against the C library's expf. */
 float postprocess_cuda_expf(float x);
 #else
 #define POSTPROCESS_CUDA_BUILT 0

@@ -6,6 +6,7 @@
 #ifndef RD_TESTS_CASE_RNG_H
 #define RD_TESTS_CASE_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct case_rng {
@@ -18,6 +19,11 @@ uint64_t case_next(case_rng *r);
 double case_unit(case_rng *r);
 /* Uniform integer in [0, n), n > 0 (a modulo draw: its bias, about n/2^64, is negligible). */
 int case_below(case_rng *r, int n);
+
+/* count uniform floats lo + (hi - lo) · case_unit, in a malloc'd array the caller frees (one
+ * spare byte, so count 0 is a valid pointer); fails the running check test when out of
+ * memory. */
+float *case_floats(case_rng *r, size_t count, float lo, float hi);
 
 /* Uniform integer in [0, m), m > 0, from the LCG state (the high 31 bits, modulo m). */
 uint32_t case_lcg_below(uint64_t *state, uint32_t m);

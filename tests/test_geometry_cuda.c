@@ -2,15 +2,15 @@
  * CPU specification: label assignment (assign_cuda.h) on the hand cases of test_assign, the
  * torchvision fixtures under both presets and random images with duplicate boxes (ties), exact
  * anchors and crowd boxes — match, iou, positives, labels and the IoU side input equal bit for
- * bit; the box coder (box_coder_cuda.h) on the fixture and random boxes — within 1e-6 of each
- * box's largest magnitude (CUDA's logf / expf), non-finite entries alike; the box loss
+ * bit; the box coder (box_coder_cuda.h) on the fixture and random boxes — decoded boxes bit
+ * for bit (NaN alike: both sides use glibc's expf), encoded deltas within 1e-6 of each box's
+ * largest magnitude (CUDA's logf), non-finite entries alike; the box loss
  * (box_loss_cuda.h) for smooth L1 (β 1, 1/9, 0) and L1 with both normalisers — gradient bit for
  * bit, positives exact, loss and sum within 1e-12 relative; SGD (sgd_cuda.h) over 12 steps with
  * warm-up, a milestone and a frozen tensor — values and momentum bit for bit. Without a GPU
  * every test says SKIPPED. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "detector/anchors.h"
 #include "detector/assign.h"
@@ -25,48 +25,8 @@
 #include "tests/case_rng.h"
 #include "tests/check_main.h"
 #include "tests/geometry_fixture.h"
+#include "tests/gpu_compare.h"
 #include "tests/gpu_skip.h"
-
-/* --- host helpers --- */
-
-/* A device copy of `bytes` of host (at least 4 bytes allocated). */
-static void *dev_copy(cuda_ctx *ctx, const void *host, size_t bytes)
-{
-    void *d = cuda_ctx_alloc(ctx, bytes ? bytes : 4);
-    if (bytes)
-        cuda_ctx_upload(ctx, d, host, bytes);
-    return d;
-}
-
-/* The device buffer in a malloc'd host array of `bytes`. */
-static void *host_copy(cuda_ctx *ctx, const void *dev, size_t bytes)
-{
-    void *h = malloc(bytes + 1);
-    ck_assert_ptr_nonnull(h);
-    if (bytes)
-        cuda_ctx_download(ctx, h, dev, bytes);
-    return h;
-}
-
-/* count uniform floats in [lo, hi), malloc'd. */
-static float *rand_floats(case_rng *r, size_t count, float lo, float hi)
-{
-    float *v = malloc(count * sizeof *v + 1);
-    ck_assert_ptr_nonnull(v);
-    for (size_t i = 0; i < count; i++)
-        v[i] = lo + (hi - lo) * (float)case_unit(r);
-    return v;
-}
-
-/* got and want (count entries of elem bytes) equal bit for bit. */
-static void expect_same_bits(const void *got, const void *want, size_t count, size_t elem,
-                             const char *what)
-{
-    const char *g = got, *w = want;
-    for (size_t i = 0; i < count; i++)
-        ck_assert_msg(memcmp(g + i * elem, w + i * elem, elem) == 0, "%s: entry %zu differs",
-                      what, i);
-}
 
 /* --- label assignment --- */
 
@@ -84,7 +44,7 @@ static void assign_parity(cuda_ctx *ctx, const detector_preset *p, const float *
     assign_labels(match, iou, A, gt, K, labels, side);
     rd_arena_free(&ws);
 
-    float *ga = dev_copy(ctx, anchors, (size_t)A * 16);
+    float *ga = gpu_upload_copy(ctx, anchors, (size_t)A * 16);
     int32_t *gm = cuda_ctx_alloc(ctx, (size_t)A * 4 + 4);
     float *gi = cuda_ctx_alloc(ctx, (size_t)A * 4 + 4);
     int8_t *gl = cuda_ctx_alloc(ctx, (size_t)A * K + 1);
@@ -93,25 +53,17 @@ static void assign_parity(cuda_ctx *ctx, const detector_preset *p, const float *
     ck_assert_msg(gpos == npos, "%s (%s): GPU %lld positives, CPU %lld", what, p->name,
                   (long long)gpos, (long long)npos);
     assign_labels_cuda(ctx, gm, gi, A, gt, K, gl, gs);
-    void *h = host_copy(ctx, gm, (size_t)A * 4);
+    int32_t *h = gpu_download_copy(ctx, gm, (size_t)A * 4);
     for (int64_t a = 0; a < A; a++)
-        ck_assert_msg(((int32_t *)h)[a] == match[a], "%s (%s) anchor %lld: GPU match %d, CPU %d",
-                      what, p->name, (long long)a, ((int32_t *)h)[a], match[a]);
+        ck_assert_msg(h[a] == match[a], "%s (%s) anchor %lld: GPU match %d, CPU %d", what,
+                      p->name, (long long)a, h[a], match[a]);
     free(h);
-    h = host_copy(ctx, gi, (size_t)A * 4);
-    expect_same_bits(h, iou, (size_t)A, 4, "iou");
-    free(h);
-    h = host_copy(ctx, gl, (size_t)A * K);
-    expect_same_bits(h, labels, (size_t)A * K, 1, "labels");
-    free(h);
-    h = host_copy(ctx, gs, (size_t)A * K * 4);
-    expect_same_bits(h, side, (size_t)A * K, 4, "iou side");
-    free(h);
+    gpu_expect_dev_same_bits(ctx, gi, iou, (size_t)A, 4, "iou");
+    gpu_expect_dev_same_bits(ctx, gl, labels, (size_t)A * K, 1, "labels");
+    gpu_expect_dev_same_bits(ctx, gs, side, (size_t)A * K, 4, "iou side");
     gpos = assign_anchors_cuda(ctx, p, ga, A, gt, gm, NULL);  // best in the workspace
     ck_assert_int_eq(gpos, npos);
-    h = host_copy(ctx, gm, (size_t)A * 4);
-    expect_same_bits(h, match, (size_t)A, 4, "match without iou");
-    free(h);
+    gpu_expect_dev_same_bits(ctx, gm, match, (size_t)A, 4, "match without iou");
     cuda_ctx_dealloc(ctx, ga);
     cuda_ctx_dealloc(ctx, gm);
     cuda_ctx_dealloc(ctx, gi);
@@ -278,31 +230,32 @@ static void expect_boxes_near(const float *got, const float *want, size_t n4, co
     }
 }
 
-/* Encode, decode and matched targets of n anchors / boxes / deltas on both devices. */
+/* Encode, decode and matched targets of n anchors / boxes / deltas on both devices: decode
+ * exact, the encodings (logf) near. */
 static void coder_parity(cuda_ctx *ctx, const box_coder *c, const float *anchors,
                          const float *boxes, const float *deltas, int64_t n, const char *what)
 {
     size_t bytes = (size_t)n * 16;
     float *want = malloc(bytes + 4);
-    float *ga = dev_copy(ctx, anchors, bytes), *gb = dev_copy(ctx, boxes, bytes);
-    float *gd = dev_copy(ctx, deltas, bytes), *gout = cuda_ctx_alloc(ctx, bytes + 4);
+    float *ga = gpu_upload_copy(ctx, anchors, bytes), *gb = gpu_upload_copy(ctx, boxes, bytes);
+    float *gd = gpu_upload_copy(ctx, deltas, bytes), *gout = cuda_ctx_alloc(ctx, bytes + 4);
     box_coder_encode(c, anchors, boxes, n, want);
     box_coder_encode_cuda(ctx, c, ga, gb, n, gout);
-    float *got = host_copy(ctx, gout, bytes);
+    float *got = gpu_download_copy(ctx, gout, bytes);
     expect_boxes_near(got, want, (size_t)n * 4, what);
     free(got);
     box_coder_decode(c, anchors, deltas, n, want);
     box_coder_decode_cuda(ctx, c, ga, gd, n, gout);
-    got = host_copy(ctx, gout, bytes);
-    expect_boxes_near(got, want, (size_t)n * 4, what);
+    got = gpu_download_copy(ctx, gout, bytes);
+    gpu_expect_same_floats(got, want, (size_t)n * 4, what);  // glibc's expf on both
     free(got);
     int32_t *match = malloc((size_t)n * 4 + 4);
     for (int64_t i = 0; i < n; i++)  // negatives, ignored, and boxes matched out of order
         match[i] = i % 3 == 0 ? ASSIGN_NEGATIVE : (i % 5 == 0 ? ASSIGN_IGNORED : (int32_t)(n - 1 - i));
-    int32_t *gm = dev_copy(ctx, match, (size_t)n * 4);
+    int32_t *gm = gpu_upload_copy(ctx, match, (size_t)n * 4);
     box_coder_encode_matched(c, anchors, n, match, (const rd_box *)boxes, want);
     box_coder_encode_matched_cuda(ctx, c, ga, n, gm, (const rd_box *)gb, gout);
-    got = host_copy(ctx, gout, bytes);
+    got = gpu_download_copy(ctx, gout, bytes);
     expect_boxes_near(got, want, (size_t)n * 4, what);
     free(got);
     cuda_ctx_dealloc(ctx, ga);
@@ -334,9 +287,9 @@ START_TEST(test_box_coder)
     free(deltas);
     case_rng r = {77};
     const int64_t N = 100003;
-    anchors = rand_floats(&r, (size_t)N * 4, 0, 800);
-    boxes = rand_floats(&r, (size_t)N * 4, 0, 800);
-    deltas = rand_floats(&r, (size_t)N * 4, -6, 6);  // past the dw/dh clip
+    anchors = case_floats(&r, (size_t)N * 4, 0, 800);
+    boxes = case_floats(&r, (size_t)N * 4, 0, 800);
+    deltas = case_floats(&r, (size_t)N * 4, -6, 6);  // past the dw/dh clip
     for (int64_t i = 0; i < N; i++) {  // x2 ≥ x1, y2 ≥ y1; every 97th box empty (-inf, NaN)
         for (int c = 0; c < 2; c++) {
             anchors[4 * i + 2 + c] = anchors[4 * i + c] + 1 + anchors[4 * i + 2 + c] / 4;
@@ -363,8 +316,8 @@ static void box_loss_parity(cuda_ctx *ctx, const box_loss_params *p, const float
     float *want = malloc(coords * 4 + 4);
     box_loss_result cpu, gpu;
     box_loss_compute(p, deltas, targets, match, n, A, want, &cpu);
-    float *gd = dev_copy(ctx, deltas, coords * 4), *gt = dev_copy(ctx, targets, coords * 4);
-    int32_t *gm = dev_copy(ctx, match, (size_t)n * A * sizeof(int32_t));
+    float *gd = gpu_upload_copy(ctx, deltas, coords * 4), *gt = gpu_upload_copy(ctx, targets, coords * 4);
+    int32_t *gm = gpu_upload_copy(ctx, match, (size_t)n * A * sizeof(int32_t));
     float *gg = cuda_ctx_alloc(ctx, coords * 4 + 4);
     box_loss_compute_cuda(ctx, p, gd, gt, gm, n, A, gg, &gpu);
     ck_assert_msg(gpu.num_pos == cpu.num_pos, "%s: GPU %lld positives, CPU %lld", what,
@@ -373,12 +326,10 @@ static void box_loss_parity(cuda_ctx *ctx, const box_loss_params *p, const float
                   fabs(gpu.sum - cpu.sum) <= 1e-12 * fmax(1e-300, fabs(cpu.sum)),
                   "%s: GPU loss %.17g sum %.17g, CPU %.17g %.17g", what, gpu.loss, gpu.sum,
                   cpu.loss, cpu.sum);
-    float *got = host_copy(ctx, gg, coords * 4);
-    expect_same_bits(got, want, coords, 4, what);
+    gpu_expect_dev_same_bits(ctx, gg, want, coords, 4, what);
     box_loss_result again;
     box_loss_compute_cuda(ctx, p, gd, gt, gm, n, A, NULL, &again);  // no gradient asked
     ck_assert(again.loss == gpu.loss && again.num_pos == gpu.num_pos);
-    free(got);
     free(want);
     cuda_ctx_dealloc(ctx, gd);
     cuda_ctx_dealloc(ctx, gt);
@@ -394,7 +345,7 @@ START_TEST(test_box_loss)
     const int n = 4;
     const int64_t A = 20000;
     size_t coords = (size_t)n * A * 4;
-    float *deltas = rand_floats(&r, coords, -3, 3), *targets = rand_floats(&r, coords, -3, 3);
+    float *deltas = case_floats(&r, coords, -3, 3), *targets = case_floats(&r, coords, -3, 3);
     int32_t *match = malloc((size_t)n * A * 4);
     for (int64_t e = 0; e < n * A; e++) {  // image 2 has no positive; some exact zeros
         int u = case_below(&r, 10);
@@ -437,10 +388,10 @@ START_TEST(test_sgd)
     float *w[NT], *g[NT], *gw[NT], *gg[NT];
     sgd_tensor cpu_list[NT], gpu_list[NT];
     for (int t = 0; t < NT; t++) {
-        w[t] = rand_floats(&r, counts[t], -1, 1);
-        g[t] = rand_floats(&r, counts[t], -1, 1);
-        gw[t] = dev_copy(ctx, w[t], counts[t] * 4);
-        gg[t] = dev_copy(ctx, g[t], counts[t] * 4);
+        w[t] = case_floats(&r, counts[t], -1, 1);
+        g[t] = case_floats(&r, counts[t], -1, 1);
+        gw[t] = gpu_upload_copy(ctx, w[t], counts[t] * 4);
+        gg[t] = gpu_upload_copy(ctx, g[t], counts[t] * 4);
         cpu_list[t] = (sgd_tensor){w[t], t == 3 ? NULL : g[t], counts[t]};
         gpu_list[t] = (sgd_tensor){gw[t], t == 3 ? NULL : gg[t], counts[t]};
     }
@@ -458,16 +409,11 @@ START_TEST(test_sgd)
                 cuda_ctx_upload(ctx, gg[t], g[t], counts[t] * 4);
         }
         ck_assert(sgd_step(&cpu) == sgd_cuda_step(&gpu));
-        for (int t = 0; t < NT; t++) {
-            float *got = host_copy(ctx, gw[t], counts[t] * 4);
-            expect_same_bits(got, w[t], counts[t], 4, "sgd values");
-            free(got);
-        }
-        for (int t = 0; t < cpu.ntensors; t++) {
-            float *got = host_copy(ctx, gpu.momentum[t], cpu.tensors[t].count * 4);
-            expect_same_bits(got, cpu.momentum[t], cpu.tensors[t].count, 4, "sgd momentum");
-            free(got);
-        }
+        for (int t = 0; t < NT; t++)
+            gpu_expect_dev_same_bits(ctx, gw[t], w[t], counts[t], 4, "sgd values");
+        for (int t = 0; t < cpu.ntensors; t++)
+            gpu_expect_dev_same_bits(ctx, gpu.momentum[t], cpu.momentum[t], cpu.tensors[t].count,
+                                     4, "sgd momentum");
     }
     sgd_free(&cpu);
     sgd_cuda_free(&gpu);

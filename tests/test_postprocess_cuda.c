@@ -18,17 +18,9 @@
 #include "detector/postprocess_cuda.h"
 #include "tests/case_rng.h"
 #include "tests/check_main.h"
-#include "tests/geometry_fixture.h"
+#include "tests/gpu_compare.h"
 #include "tests/gpu_skip.h"
-
-/* A copy of host memory on the device. */
-static void *dev_copy(cuda_ctx *ctx, const void *host, size_t bytes)
-{
-    void *d = cuda_ctx_alloc(ctx, bytes);
-    if (bytes)
-        cuda_ctx_upload(ctx, d, host, bytes);
-    return d;
-}
+#include "tests/postprocess_cases.h"
 
 /* CPU and GPU NMS on the same boxes (labels NULL: nms_boxes): equal kept lists. */
 static void expect_nms_parity(cuda_ctx *ctx, const float *boxes, const float *scores,
@@ -41,9 +33,9 @@ static void expect_nms_parity(cuda_ctx *ctx, const float *boxes, const float *sc
     int64_t nw = labels ? nms_batched(boxes, scores, labels, n, iou, &ws, want)
                         : nms_boxes(boxes, scores, n, iou, &ws, want);
     rd_arena_free(&ws);
-    float *db = dev_copy(ctx, boxes, (size_t)n * 4 * sizeof(float));
-    float *ds = dev_copy(ctx, scores, (size_t)n * sizeof(float));
-    int32_t *dl = labels ? dev_copy(ctx, labels, (size_t)n * sizeof(int32_t)) : NULL;
+    float *db = gpu_upload_copy(ctx, boxes, (size_t)n * 4 * sizeof(float));
+    float *ds = gpu_upload_copy(ctx, scores, (size_t)n * sizeof(float));
+    int32_t *dl = labels ? gpu_upload_copy(ctx, labels, (size_t)n * sizeof(int32_t)) : NULL;
     int64_t *dk = cuda_ctx_alloc(ctx, un * sizeof(int64_t));
     int64_t ng = labels ? nms_batched_cuda(ctx, db, ds, dl, n, iou, dk)
                         : nms_boxes_cuda(ctx, db, ds, n, iou, dk);
@@ -111,13 +103,9 @@ END_TEST
 START_TEST(test_nms_cuda_fixture)
 {
     GPU_TEST_OR_SKIP();
-    hid_t f = geofix_open();
-    size_t n4, n, nl;
-    float *boxes = geofix_read(f, "nms/boxes", H5T_NATIVE_FLOAT, 4, &n4);
-    float *scores = geofix_read(f, "nms/scores", H5T_NATIVE_FLOAT, 4, &n);
-    int32_t *labels = geofix_read(f, "nms/labels", H5T_NATIVE_INT32, 4, &nl);
-    H5Fclose(f);
-    ck_assert_uint_eq(n4, 4 * n);
+    float *boxes, *scores;
+    int32_t *labels;
+    size_t n = ppcase_nms_fixture(&boxes, &scores, &labels);
     cuda_ctx *ctx = cuda_ctx_init(NULL, 0);
     expect_nms_parity(ctx, boxes, scores, labels, (int64_t)n, 0.5f, "fixture, batched");
     expect_nms_parity(ctx, boxes, scores, NULL, (int64_t)n, 0.5f, "fixture, single");
@@ -169,17 +157,6 @@ START_TEST(test_nms_cuda_random)
 }
 END_TEST
 
-static void levels_from_counts(const int64_t *count, anchor_level *lv)
-{
-    int64_t at = 0;
-    for (int l = 0; l < PRESET_LEVELS; l++) {
-        memset(&lv[l], 0, sizeof lv[l]);
-        lv[l].offset = at;
-        lv[l].count = count[l];
-        at += count[l];
-    }
-}
-
 static int close_rel(float got, float want)
 {
     return fabsf(got - want) <= 1e-5f * fmaxf(1.0f, fabsf(want));
@@ -198,9 +175,9 @@ static void expect_pp_parity(cuda_ctx *ctx, const detector_preset *p,
     rd_arena_free(&ws);
     size_t K = (size_t)in->num_classes;
     postprocess_input din = *in;
-    din.cls_logits = dev_copy(ctx, in->cls_logits, (size_t)A * K * sizeof(float));
-    din.bbox_regression = dev_copy(ctx, in->bbox_regression, (size_t)A * 4 * sizeof(float));
-    din.anchors = dev_copy(ctx, in->anchors, (size_t)A * 4 * sizeof(float));
+    din.cls_logits = gpu_upload_copy(ctx, in->cls_logits, (size_t)A * K * sizeof(float));
+    din.bbox_regression = gpu_upload_copy(ctx, in->bbox_regression, (size_t)A * 4 * sizeof(float));
+    din.anchors = gpu_upload_copy(ctx, in->anchors, (size_t)A * 4 * sizeof(float));
     int ng = postprocess_detections_cuda(ctx, p, &din, got);
     size_t held = cuda_ctx_workspace_bytes(ctx);
     ck_assert_int_eq(postprocess_detections_cuda(ctx, p, &din, got), ng);
@@ -226,36 +203,10 @@ static void expect_pp_parity(cuda_ctx *ctx, const detector_preset *p,
 
 static void check_fixture_case(cuda_ctx *ctx, const char *name, const char *preset)
 {
-    hid_t f = geofix_open();
-    char path[96], group[64];
-    snprintf(group, sizeof group, "postprocess/%s", name);
-    size_t nl, nr, na, nc;
-#define GEOFIX_PATH_OF(ds) (snprintf(path, sizeof path, "%s/%s", group, ds), path)
-    float *logits = geofix_read(f, GEOFIX_PATH_OF("cls_logits"), H5T_NATIVE_FLOAT, 4, &nl);
-    float *reg = geofix_read(f, GEOFIX_PATH_OF("bbox_regression"), H5T_NATIVE_FLOAT, 4, &nr);
-    float *anchors = geofix_read(f, GEOFIX_PATH_OF("anchors"), H5T_NATIVE_FLOAT, 4, &na);
-    int64_t *counts = geofix_read(f, GEOFIX_PATH_OF("level_count"), H5T_NATIVE_INT64, 8, &nc);
-#undef GEOFIX_PATH_OF
-    postprocess_input in = {0};
-    geofix_attr(f, group, "input_h", H5T_NATIVE_INT, &in.input_h, 1);
-    geofix_attr(f, group, "input_w", H5T_NATIVE_INT, &in.input_w, 1);
-    geofix_attr(f, group, "orig_h", H5T_NATIVE_INT, &in.orig_h, 1);
-    geofix_attr(f, group, "orig_w", H5T_NATIVE_INT, &in.orig_w, 1);
-    geofix_attr(f, group, "K", H5T_NATIVE_INT, &in.num_classes, 1);
-    H5Fclose(f);
-    ck_assert_uint_eq(nc, PRESET_LEVELS);
-    anchor_level lv[PRESET_LEVELS];
-    levels_from_counts(counts, lv);
-    in.cls_logits = logits;
-    in.bbox_regression = reg;
-    in.anchors = anchors;
-    in.levels = lv;
-    in.image_id = 42;
-    expect_pp_parity(ctx, preset_find(preset), &in, (int64_t)(na / 4), name);
-    free(logits);
-    free(reg);
-    free(anchors);
-    free(counts);
+    ppcase c;
+    ppcase_fixture(&c, name);
+    expect_pp_parity(ctx, preset_find(preset), &c.in, c.A, name);
+    ppcase_free(&c);
 }
 
 START_TEST(test_postprocess_cuda_fixtures)
@@ -274,37 +225,14 @@ START_TEST(test_postprocess_cuda_hand_and_prior)
 {
     GPU_TEST_OR_SKIP();
     cuda_ctx *ctx = cuda_ctx_init(NULL, 0);
-    float logit9 = logf(0.9f / 0.1f), logit8 = logf(0.8f / 0.2f), logit7 = logf(0.7f / 0.3f);
-    float logits[5][2] = {{-9, logit9}, {logit7, logit8}, {logf(0.04f / 0.96f), -9},
-                          {-9, 0.0f}, {-9, -9}};
-    float anchors[5][4] = {{0, 0, 100, 50}, {0, 0, 90, 45}, {0, 0, 10, 10}, {150, 80, 250, 120},
-                           {0, 0, 1, 1}};
-    float reg[5][4] = {{0}};
-    int64_t counts[PRESET_LEVELS] = {1, 1, 1, 1, 1};
-    anchor_level lv[PRESET_LEVELS];
-    levels_from_counts(counts, lv);
-    postprocess_input in = {&logits[0][0], &reg[0][0], &anchors[0][0], lv, 2, 100, 200, 50, 100,
-                            7};
-    expect_pp_parity(ctx, preset_find("torchvision"), &in, 5, "hand case");
-    int64_t prior_counts[PRESET_LEVELS] = {300, 200, 100, 50, 20};
-    int64_t A = 670;
-    int K = 3;
-    float *pl = malloc((size_t)A * K * sizeof(float)), *pr = calloc((size_t)A * 4, sizeof(float));
-    float *pa = malloc((size_t)A * 4 * sizeof(float));
-    for (int64_t i = 0; i < A * K; i++)
-        pl[i] = -logf(99.0f) - 0.01f;
-    for (int64_t a = 0; a < A; a++) {
-        float x = (float)(a % 30) * 10.0f, y = (float)(a / 30) * 10.0f;
-        float box[4] = {x, y, x + 8, y + 8};
-        memcpy(pa + 4 * a, box, sizeof box);
-    }
-    levels_from_counts(prior_counts, lv);
-    postprocess_input prior = {pl, pr, pa, lv, K, 300, 300, 300, 300, 0};
-    expect_pp_parity(ctx, preset_find("torchvision"), &prior, A, "prior head, torchvision");
-    expect_pp_parity(ctx, preset_find("paper"), &prior, A, "prior head, paper");
-    free(pl);
-    free(pr);
-    free(pa);
+    ppcase c;
+    ppcase_hand(&c);
+    expect_pp_parity(ctx, preset_find("torchvision"), &c.in, c.A, "hand case");
+    ppcase_free(&c);
+    ppcase_prior(&c);
+    expect_pp_parity(ctx, preset_find("torchvision"), &c.in, c.A, "prior head, torchvision");
+    expect_pp_parity(ctx, preset_find("paper"), &c.in, c.A, "prior head, paper");
+    ppcase_free(&c);
     cuda_ctx_free(ctx);
 }
 END_TEST
@@ -342,7 +270,7 @@ START_TEST(test_postprocess_cuda_random_heads)
     float *logits = malloc((size_t)A * K * sizeof(float));
     float *reg = malloc((size_t)A * 4 * sizeof(float)), *anchors = malloc((size_t)A * 16);
     anchor_level lv[PRESET_LEVELS];
-    levels_from_counts(counts, lv);
+    ppcase_levels_from_counts(counts, lv);
     char what[64];
     for (int img = 0; img < 8; img++) {
         random_head(&rng, A, K, img % 4 == 3, logits, reg, anchors);
