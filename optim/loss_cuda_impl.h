@@ -49,6 +49,15 @@ static inline size_t loss_cuda_aligned(size_t count, size_t size)
         (off) += loss_cuda_aligned((size_t)(count), sizeof *(ptr));                    \
     } while (0)
 
+/* need = max(need, the scratch bytes the CUB query `call` leaves in b); call must name b as
+ * its temp_storage_bytes and is checked with RD_CHECK_CUDA. */
+#define LOSS_CUDA_TEMP_MAX(need, b, call)   \
+    do {                                    \
+        (b) = 0;                            \
+        RD_CHECK_CUDA(call);                \
+        (need) = (b) > (need) ? (b) : (need); \
+    } while (0)
+
 /* Validate and count in->scores/labels (device) as loss_scan: *out gets the counts, or the
  * status and bad_index of the first bad entry (a NaN/Inf score before a bad label of the same
  * entry). *minpos (optional) gets the lowest positive score. Synchronises the stream. */

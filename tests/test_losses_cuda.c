@@ -1,4 +1,5 @@
-/* test_losses_cuda.c — the GPU twins of the registry losses other than ap (optim/NAME_loss.cu;
+/* test_losses_cuda.c — the GPU twins of the registry losses other than ap (optim/NAME_loss.cu:
+ * focal, auc, ce_ohem, approx_ap, hinge_ap;
  * ap has test_ap_loss_cuda.c) against their specification, the CPU losses of the registry:
  * random batches of every kind of rank_cases.h, batches above 2^20 entries, no positive, no
  * negative, all ignored, the first bad entry, and a steady state that allocates no device
@@ -272,8 +273,8 @@ START_TEST(test_losses_cuda_steady_state_allocates_nothing)
 }
 END_TEST
 
-/* Everywhere: the GPU table names ap and the twins by their registry names, and every entry
- * is a registry loss. */
+/* Everywhere: every registry loss has a GPU twin under its registry name, and nothing else
+ * is in the GPU table. */
 START_TEST(test_losses_cuda_table)
 {
     ck_assert_ptr_nonnull(loss_cuda_find("ap"));
@@ -282,8 +283,7 @@ START_TEST(test_losses_cuda_table)
     const loss_def *defs = loss_registry(&count);
     for (int i = 0; i < count; i++) {
         const loss_cuda_def *d = loss_cuda_find(defs[i].name);
-        if (!d)
-            continue;
+        ck_assert_msg(d != NULL, "loss '%s' has no GPU twin", defs[i].name);
         found++;
         ck_assert_str_eq(d->name, defs[i].name);
         ck_assert_ptr_nonnull(d->compute);
@@ -291,6 +291,7 @@ START_TEST(test_losses_cuda_table)
     }
     const char *names[8];
     ck_assert_int_eq(twins(names) + 1, found);
+    ck_assert_int_eq(found, count);
 }
 END_TEST
 
