@@ -113,13 +113,9 @@ __global__ void ap_negatives_kernel(ap_plan pl, const float *s, const int8_t *t,
             continue;
         float g = 0.0f;
         const double v = s[j];
-        const int64_t L = l == 0 ? loss_cuda_count_prefix(pl.r.pos, pl.r.P, [v, delta](float x) {
-            return (double)x - delta <= v;
-        }) : 0;
+        int64_t U = 0;
+        const int64_t L = l == 0 ? loss_cuda_reach(pl.r.pos, pl.r.P, v, delta, &U) : 0;
         if (L > 0) {
-            const int64_t U = loss_cuda_count_prefix(pl.r.pos, pl.r.P, [v, delta](float x) {
-                return (double)x + delta < v;
-            });
             const ap_dd2 hi = pl.wc[L], lo = pl.wc[U];
             const double c = (lo.w.hi + lo.w.lo) + loss_cuda_dd_diff(hi.c, lo.c);
             const double d = beta * loss_cuda_dd_diff(hi.w, lo.w);

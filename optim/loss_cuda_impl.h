@@ -155,6 +155,20 @@ __device__ inline double loss_cuda_step_sum(int64_t lo, int64_t hi, int64_t tota
     return sat + 0.5 * lin + beta * centred;
 }
 
+/* For a negative of score v and the ascending positives pos[P]: how many reach it
+ * (s_i - δ <= v), returned, and when any do, how many are saturated, below its linear part
+ * (s_i + δ < v), in *sat (0 otherwise). */
+__device__ inline int64_t loss_cuda_reach(const float *pos, int64_t P, double v, double delta,
+                                          int64_t *sat)
+{
+    const int64_t reach =
+        loss_cuda_count_prefix(pos, P, [v, delta](float x) { return (double)x - delta <= v; });
+    *sat = reach > 0 ? loss_cuda_count_prefix(pos, P, [v, delta](float x) {
+        return (double)x + delta < v;
+    }) : 0;
+    return reach;
+}
+
 /* The sorted positives and reachable negatives of a ranking loss, in device scratch. */
 struct loss_cuda_rank {
     float *pos_in, *pos;             // [P] positive scores in index order, sorted
