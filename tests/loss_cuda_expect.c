@@ -8,6 +8,7 @@
 
 #include "lib/arena.h"
 #include "tests/check_main.h"
+#include "tests/rank_cases.h"
 
 loss_status loss_cuda_run_host(const char *name, const loss_inputs *host, const loss_params *p,
                                loss_cuda_ws *ws, float *grad, loss_result *out)
@@ -36,7 +37,8 @@ static void expect_cuda_updates(const char *name, const loss_inputs *in, const f
         max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
         if (kept)
             ck_assert_msg((want[i] != 0.0f) == (got[i] != 0.0f), "%s %s: entry %lld kept by %s "
-                          "only", name, what, (long long)i, want[i] != 0.0f ? "the CPU" : "the GPU");
+                          "only", name, what, (long long)i,
+                          want[i] != 0.0f ? "the CPU" : "the GPU");
     }
     const double tol = strcmp(name, "hinge_ap") == 0 ? 0.0 : 1e-6 * max_grad;
     ck_assert_msg(max_diff <= tol, "%s %s: updates differ by %.3g (max |update| %.3g)", name,
@@ -72,4 +74,34 @@ loss_result expect_cuda_parity(const char *name, const loss_inputs *in, const lo
     free(want);
     free(got);
     return gpu;
+}
+
+void expect_cuda_steady_state(const char *name, uint64_t seed, const loss_params *p, double tol)
+{
+    const int64_t n = 300000;
+    float *s = malloc((size_t)n * sizeof *s);
+    int8_t *t = malloc((size_t)n);
+    ck_assert(s && t);
+    case_fill_big(s, t, n, seed, 0);
+    loss_cuda_batch b;
+    loss_cuda_batch_init(&b, n);
+    loss_cuda_batch_upload(&b, s, t);
+    const loss_inputs in = {b.scores, b.labels, NULL, n};
+    const loss_cuda_fn fn = loss_cuda_find(name)->compute;
+    loss_cuda_ws ws;
+    loss_cuda_ws_init(&ws);
+    loss_result first, r;
+    ck_assert_int_eq(fn(&in, p, &ws, b.grad, &first, NULL), LOSS_OK);
+    const size_t allocations = ws.allocations, bytes = ws.bytes;
+    ck_assert_uint_gt(allocations, 0);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(fn(&in, p, &ws, b.grad, &r, NULL), LOSS_OK);
+        ck_assert_msg(ws.allocations == allocations && ws.bytes == bytes,
+                      "%s allocates in a steady state", name);
+        ck_assert_msg(fabs(r.loss - first.loss) <= tol, "%s: loss %.17g then %.17g", name,
+                      first.loss, r.loss);
+    }
+    loss_cuda_ws_free(&ws);
+    loss_cuda_batch_free(&b);
+    free(s), free(t);
 }

@@ -5,6 +5,8 @@
 #ifndef RD_TESTS_LOSS_CUDA_EXPECT_H
 #define RD_TESTS_LOSS_CUDA_EXPECT_H
 
+#include <stdint.h>
+
 #include "optim/loss.h"
 #include "optim/loss_cuda.h"
 
@@ -20,5 +22,11 @@ loss_status loss_cuda_run_host(const char *name, const loss_inputs *host, const 
  * result. */
 loss_result expect_cuda_parity(const char *name, const loss_inputs *in, const loss_params *p,
                                loss_cuda_ws *ws, const char *what);
+
+/* The steady state of the GPU loss `name` on 300,000 entries of case_fill_big(seed,
+ * overlapping scores): four runs with one workspace on one device batch; after the first
+ * (which allocates), no device allocation, the same workspace size, and a loss within tol of
+ * the first. */
+void expect_cuda_steady_state(const char *name, uint64_t seed, const loss_params *p, double tol);
 
 #endif

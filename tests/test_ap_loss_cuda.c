@@ -207,32 +207,9 @@ END_TEST
 START_TEST(test_ap_cuda_steady_state_allocates_nothing)
 {
     GPU_TEST_OR_SKIP();
-    const int64_t n = 300000;
-    float *s = malloc((size_t)n * sizeof *s);
-    int8_t *t = malloc((size_t)n);
-    ck_assert(s && t);
-    case_fill_big(s, t, n, 12, 0);
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, n);
-    loss_cuda_batch_upload(&b, s, t);
-    loss_inputs in = {b.scores, b.labels, NULL, n};
     loss_params p;
     loss_params_default(&p);
-    loss_cuda_ws ws;
-    loss_cuda_ws_init(&ws);
-    loss_result first, r;
-    ck_assert_int_eq(ap_loss_cuda_compute(&in, &p, &ws, b.grad, &first, NULL), LOSS_OK);
-    const size_t allocations = ws.allocations, bytes = ws.bytes;
-    ck_assert_uint_gt(allocations, 0);
-    for (int k = 0; k < 4; k++) {
-        ck_assert_int_eq(ap_loss_cuda_compute(&in, &p, &ws, b.grad, &r, NULL), LOSS_OK);
-        ck_assert_uint_eq(ws.allocations, allocations);
-        ck_assert_uint_eq(ws.bytes, bytes);
-        ck_assert_double_eq_tol(r.loss, first.loss, 1e-12);
-    }
-    loss_cuda_ws_free(&ws);
-    loss_cuda_batch_free(&b);
-    free(s), free(t);
+    expect_cuda_steady_state("ap", 12, &p, 1e-12);
 }
 END_TEST
 

@@ -172,37 +172,12 @@ END_TEST
 START_TEST(test_losses_cuda_steady_state_allocates_nothing)
 {
     GPU_TEST_OR_SKIP();
-    const int64_t n = 300000;
-    float *s = malloc((size_t)n * sizeof *s);
-    int8_t *t = malloc((size_t)n);
-    ck_assert(s && t);
-    case_fill_big(s, t, n, 12, 0);
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, n);
-    loss_cuda_batch_upload(&b, s, t);
-    loss_inputs in = {b.scores, b.labels, NULL, n};
     loss_params p;
     loss_params_default(&p);
     const char *names[8];
     const int nl = twins(names);
-    for (int l = 0; l < nl; l++) {
-        loss_cuda_fn fn = loss_cuda_find(names[l])->compute;
-        loss_cuda_ws ws;
-        loss_cuda_ws_init(&ws);
-        loss_result first, r;
-        ck_assert_int_eq(fn(&in, &p, &ws, b.grad, &first, NULL), LOSS_OK);
-        const size_t allocations = ws.allocations, bytes = ws.bytes;
-        for (int k = 0; k < 3; k++) {
-            ck_assert_int_eq(fn(&in, &p, &ws, b.grad, &r, NULL), LOSS_OK);
-            ck_assert_msg(ws.allocations == allocations && ws.bytes == bytes,
-                          "%s allocates in a steady state", names[l]);
-            ck_assert_msg(r.loss == first.loss, "%s: loss %.17g then %.17g", names[l],
-                          first.loss, r.loss);
-        }
-        loss_cuda_ws_free(&ws);
-    }
-    loss_cuda_batch_free(&b);
-    free(s), free(t);
+    for (int l = 0; l < nl; l++)
+        expect_cuda_steady_state(names[l], 12, &p, 0.0);
 }
 END_TEST
 
