@@ -113,13 +113,9 @@ __global__ void ap_negatives_kernel(ap_plan pl, const float *s, const int8_t *t,
             continue;
         float g = 0.0f;
         const double v = s[j];
-        const int64_t L = l == 0 ? loss_cuda_count_prefix(pl.r.pos, pl.r.P, [v, delta](float x) {
-            return (double)x - delta <= v;
-        }) : 0;
+        int64_t U = 0;
+        const int64_t L = l == 0 ? loss_cuda_reach(pl.r.pos, pl.r.P, v, delta, &U) : 0;
         if (L > 0) {
-            const int64_t U = loss_cuda_count_prefix(pl.r.pos, pl.r.P, [v, delta](float x) {
-                return (double)x + delta < v;
-            });
             const ap_dd2 hi = pl.wc[L], lo = pl.wc[U];
             const double c = (lo.w.hi + lo.w.lo) + loss_cuda_dd_diff(hi.c, lo.c);
             const double d = beta * loss_cuda_dd_diff(hi.w, lo.w);
@@ -135,18 +131,13 @@ __global__ void ap_negatives_kernel(ap_plan pl, const float *s, const int8_t *t,
 static size_t ap_temp_bytes(int64_t n, int64_t P, int64_t N)
 {
     size_t need = loss_cuda_rank_temp_bytes(n, P, N), b = 0;
-#define AP_TEMP(call)                              \
-    do {                                           \
-        b = 0;                                     \
-        RD_CHECK_CUDA(call);                       \
-        need = b > need ? b : need;                \
-    } while (0)
-    AP_TEMP(cub::DeviceScan::InclusiveScan(NULL, b, (const double *)NULL, (double *)NULL,
-                                           ap_min{}, P));
-    AP_TEMP(cub::DeviceScan::InclusiveScan(NULL, b, (const ap_dd2 *)NULL, (ap_dd2 *)NULL,
-                                           ap_dd2_sum{}, P));
-    AP_TEMP(cub::DeviceReduce::Sum(NULL, b, (const double *)NULL, (double *)NULL, P));
-#undef AP_TEMP
+    const double *cd = NULL;
+    double *d = NULL;
+    const ap_dd2 *cw = NULL;
+    ap_dd2 *w = NULL;
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceScan::InclusiveScan(NULL, b, cd, d, ap_min{}, P));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceScan::InclusiveScan(NULL, b, cw, w, ap_dd2_sum{}, P));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceReduce::Sum(NULL, b, cd, d, P));
     return need;
 }
 

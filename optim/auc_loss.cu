@@ -54,13 +54,9 @@ __global__ void auc_negatives_kernel(loss_cuda_rank r, const float *s, const int
             continue;
         float g = 0.0f;
         const double v = s[j];
-        const int64_t L = l == 0 ? loss_cuda_count_prefix(r.pos, r.P, [v, delta](float x) {
-            return (double)x - delta <= v;
-        }) : 0;
+        int64_t U = 0;
+        const int64_t L = l == 0 ? loss_cuda_reach(r.pos, r.P, v, delta, &U) : 0;
         if (L > 0) {
-            const int64_t U = loss_cuda_count_prefix(r.pos, r.P, [v, delta](float x) {
-                return (double)x + delta < v;
-            });
             const double lin = (double)(L - U);
             double f = (double)U + 0.5 * lin;
             if (beta > 0.0)

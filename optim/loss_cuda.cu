@@ -288,28 +288,23 @@ typedef thrust::counting_iterator<int64_t> loss_cuda_index_iter;
 size_t loss_cuda_rank_temp_bytes(int64_t n, int64_t P, int64_t N)
 {
     size_t need = 0, b = 0;
-#define RANK_TEMP(call)                            \
-    do {                                           \
-        b = 0;                                     \
-        RD_CHECK_CUDA(call);                       \
-        need = b > need ? b : need;                \
-    } while (0)
     const float *cf = NULL;
     float *f = NULL;
     const int8_t *t = NULL;
     long long *cnt = NULL;
-    RANK_TEMP(cub::DeviceSelect::FlaggedIf(NULL, b, cf, t, f, cnt, n, loss_cuda_is_label{1}));
-    RANK_TEMP(cub::DeviceSelect::FlaggedIf(NULL, b, loss_cuda_index_iter(0), t, (int64_t *)NULL,
-                                           cnt, n, loss_cuda_is_label{1}));
-    RANK_TEMP(cub::DeviceSelect::FlaggedIf(NULL, b, cf, loss_cuda_index_iter(0), f, cnt, n,
-                                           loss_cuda_is_candidate{NULL, NULL, 0.0}));
-    RANK_TEMP(cub::DeviceRadixSort::SortPairs(NULL, b, cf, f, (const int64_t *)NULL,
-                                              (int64_t *)NULL, P));
-    RANK_TEMP(cub::DeviceRadixSort::SortKeys(NULL, b, cf, f, N));
-    RANK_TEMP(cub::DeviceScan::InclusiveScan(NULL, b, loss_cuda_dd_iter(cf, loss_cuda_to_dd{}),
-                                             (loss_cuda_dd *)NULL, loss_cuda_dd_sum{},
-                                             N > P ? N : P));
-#undef RANK_TEMP
+    const int64_t *ci = NULL;
+    int64_t *i = NULL;
+    const loss_cuda_index_iter at(0);
+    const loss_cuda_dd_iter dd(cf, loss_cuda_to_dd{});
+    const loss_cuda_is_label is_pos{1};
+    const loss_cuda_is_candidate is_cand{NULL, NULL, 0.0};
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceSelect::FlaggedIf(NULL, b, cf, t, f, cnt, n, is_pos));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceSelect::FlaggedIf(NULL, b, at, t, i, cnt, n, is_pos));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceSelect::FlaggedIf(NULL, b, cf, at, f, cnt, n, is_cand));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceRadixSort::SortPairs(NULL, b, cf, f, ci, i, P));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceRadixSort::SortKeys(NULL, b, cf, f, N));
+    LOSS_CUDA_TEMP_MAX(need, b, cub::DeviceScan::InclusiveScan(NULL, b, dd, (loss_cuda_dd *)NULL,
+                                                               loss_cuda_dd_sum{}, N > P ? N : P));
     return need;
 }
 

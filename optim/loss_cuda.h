@@ -105,6 +105,16 @@ loss_status auc_loss_cuda_compute(const loss_inputs *in, const loss_params *p, l
 loss_status ce_ohem_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
                                       loss_cuda_ws *ws, float *grad, loss_result *out,
                                       void *stream);
+/* approx_ap: -log(AP + eps) of the sigmoid-smoothed AP; loss within 1e-9 (relative above 1),
+ * updates within 1e-6 of the largest |update| (double sums in another order than the CPU's). */
+loss_status approx_ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                        loss_cuda_ws *ws, float *grad, loss_result *out,
+                                        void *stream);
+/* hinge_ap: the structured hinge bound; the CPU's ranking exactly (no FMA contraction), so
+ * updates equal to the CPU's bit for bit; loss within 1e-9 (relative above 1). */
+loss_status hinge_ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
+                                       loss_cuda_ws *ws, float *grad, loss_result *out,
+                                       void *stream);
 #else
 #include "lib/check.h"
 
@@ -136,34 +146,20 @@ static inline loss_status loss_cuda_time(loss_cuda_fn fn, const loss_cuda_batch 
     (void)fn, (void)b, (void)p, (void)ws, (void)repeats, (void)ms, (void)out;
     LOSS_CUDA_STUB();
 }
-static inline loss_status ap_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
-                                               loss_cuda_ws *ws, float *grad, loss_result *out,
-                                               void *stream)
-{
-    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
-    LOSS_CUDA_STUB();
-}
-static inline loss_status focal_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
-                                                  loss_cuda_ws *ws, float *grad, loss_result *out,
-                                                  void *stream)
-{
-    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
-    LOSS_CUDA_STUB();
-}
-static inline loss_status auc_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
-                                                loss_cuda_ws *ws, float *grad, loss_result *out,
-                                                void *stream)
-{
-    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
-    LOSS_CUDA_STUB();
-}
-static inline loss_status ce_ohem_loss_cuda_compute(const loss_inputs *in, const loss_params *p,
-                                                    loss_cuda_ws *ws, float *grad, loss_result *out,
-                                                    void *stream)
-{
-    (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;
-    LOSS_CUDA_STUB();
-}
+/* A GPU loss that aborts: the build has no CUDA. */
+#define LOSS_CUDA_STUB_LOSS(fn)                                                              \
+    static inline loss_status fn(const loss_inputs *in, const loss_params *p,                \
+                                 loss_cuda_ws *ws, float *grad, loss_result *out, void *stream) \
+    {                                                                                        \
+        (void)in, (void)p, (void)ws, (void)grad, (void)out, (void)stream;                    \
+        LOSS_CUDA_STUB();                                                                    \
+    }
+LOSS_CUDA_STUB_LOSS(ap_loss_cuda_compute)
+LOSS_CUDA_STUB_LOSS(focal_loss_cuda_compute)
+LOSS_CUDA_STUB_LOSS(auc_loss_cuda_compute)
+LOSS_CUDA_STUB_LOSS(ce_ohem_loss_cuda_compute)
+LOSS_CUDA_STUB_LOSS(approx_ap_loss_cuda_compute)
+LOSS_CUDA_STUB_LOSS(hinge_ap_loss_cuda_compute)
 #endif
 
 #endif

@@ -49,6 +49,15 @@ static inline size_t loss_cuda_aligned(size_t count, size_t size)
         (off) += loss_cuda_aligned((size_t)(count), sizeof *(ptr));                    \
     } while (0)
 
+/* need = max(need, the scratch bytes the CUB query `call` leaves in b); call must name b as
+ * its temp_storage_bytes and is checked with RD_CHECK_CUDA. */
+#define LOSS_CUDA_TEMP_MAX(need, b, call)   \
+    do {                                    \
+        (b) = 0;                            \
+        RD_CHECK_CUDA(call);                \
+        (need) = (b) > (need) ? (b) : (need); \
+    } while (0)
+
 /* Validate and count in->scores/labels (device) as loss_scan: *out gets the counts, or the
  * status and bad_index of the first bad entry (a NaN/Inf score before a bad label of the same
  * entry). *minpos (optional) gets the lowest positive score. Synchronises the stream. */
@@ -144,6 +153,20 @@ __device__ inline double loss_cuda_step_sum(int64_t lo, int64_t hi, int64_t tota
         return sat + 0.5 * lin;
     const double centred = loss_cuda_dd_diff(sum[hi], sum[lo]) - si * lin;  // Σ_lin (v - s_i)
     return sat + 0.5 * lin + beta * centred;
+}
+
+/* For a negative of score v and the ascending positives pos[P]: how many reach it
+ * (s_i - δ <= v), returned, and when any do, how many are saturated, below its linear part
+ * (s_i + δ < v), in *sat (0 otherwise). */
+__device__ inline int64_t loss_cuda_reach(const float *pos, int64_t P, double v, double delta,
+                                          int64_t *sat)
+{
+    const int64_t reach =
+        loss_cuda_count_prefix(pos, P, [v, delta](float x) { return (double)x - delta <= v; });
+    *sat = reach > 0 ? loss_cuda_count_prefix(pos, P, [v, delta](float x) {
+        return (double)x + delta < v;
+    }) : 0;
+    return reach;
 }
 
 /* The sorted positives and reachable negatives of a ranking loss, in device scratch. */

@@ -11,6 +11,8 @@ static const loss_cuda_def loss_cuda_table[] = {
     {"auc", auc_loss_cuda_compute, 48},
     {"focal", focal_loss_cuda_compute, 16},
     {"ce_ohem", ce_ohem_loss_cuda_compute, 48},
+    {"approx_ap", approx_ap_loss_cuda_compute, 64},
+    {"hinge_ap", hinge_ap_loss_cuda_compute, 64},
 };
 
 const loss_cuda_def *loss_cuda_find(const char *name)

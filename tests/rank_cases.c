@@ -131,6 +131,20 @@ void case_compare_random(case_comparison *cmp, uint64_t seed)
     rd_arena_free(&ws);
 }
 
+void case_fill_extreme(case_rng *r, double delta, float *s, int8_t *t, int n)
+{
+    static const float wild[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 1e30f, -1e30f,
+                                 3e38f, -3e38f, 0.0f, -0.0f, 1.0f, 0x1.000002p0f};
+    static const float tame[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 30.0f, -30.0f,
+                                 0.0f, -0.0f, 1.0f, 0x1.000002p0f, 1.001f, 0.999f};
+    enum { NPOOL = sizeof wild / sizeof wild[0] };
+    const float *pool = delta == 0.0 ? wild : tame;
+    for (int i = 0; i < n; i++) {
+        s[i] = pool[case_below(r, NPOOL)];
+        t[i] = (int8_t)(case_below(r, 3) - 1);
+    }
+}
+
 void case_expect_no_failures(const case_comparison *cmp)
 {
     ck_assert_msg(cmp->failures == 0, "%d failures; first: %s", cmp->failures, cmp->first);

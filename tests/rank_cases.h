@@ -17,6 +17,12 @@
  * s_i - δ, s_i or s_i + δ. Positive and ignored fractions are drawn per batch. */
 void case_fill(case_rng *r, int kind, double delta, float *s, int8_t *t, int n);
 
+/* A batch of n scores far apart in magnitude, labels 1 / 0 / -1 uniformly. With δ = 0 (the
+ * Heaviside step: only order and ties count) denormals, ±1e30, ±3e38, signed zeros and
+ * neighbours one ulp apart; with δ > 0 a pool that keeps |s|/δ below 1e5 while still mixing
+ * tiny and large (prefix sums are accurate to about 1e-16·max|s|/δ). */
+void case_fill_extreme(case_rng *r, double delta, float *s, int8_t *t, int n);
+
 /* Scores on a grid of step 1/grid in [-range, range]; labels pos_pct% 1, 10% -1, the rest 0,
  * drawn from the LCG state lcg (case_lcg_below). */
 void case_fill_grid(uint64_t *lcg, int64_t n, int grid, int range, int pos_pct, float *s,

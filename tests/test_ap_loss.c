@@ -101,18 +101,12 @@ START_TEST(test_ap_matches_oracle_random)
 }
 END_TEST
 
-/* Scores far apart in magnitude. With the Heaviside step (δ = 0) only order and ties count, so
- * any floats must work: denormals next to 1e30, the float extremes, signed zeros, neighbours
- * one ulp apart. With δ > 0 the linear parts are evaluated from prefix sums, accurate to about
- * 1e-16·max|s|/δ, so that pool keeps |s|/δ below 1e5 while still mixing tiny and large. */
+/* Scores far apart in magnitude (case_fill_extreme): with δ = 0 any floats must work; with
+ * δ > 0 the linear parts come from prefix sums, so the pool keeps |s|/δ below 1e5. */
 START_TEST(test_ap_extreme_scores_match_oracle)
 {
-    static const float wild[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 1e30f, -1e30f,
-                                 3e38f, -3e38f, 0.0f, -0.0f, 1.0f, 0x1.000002p0f};
-    static const float tame[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 30.0f, -30.0f,
-                                 0.0f, -0.0f, 1.0f, 0x1.000002p0f, 1.001f, 0.999f};
     static const double deltas[] = {0.0, 1e-3, 0.5, 8.0};
-    enum { NPOOL = 13, N = 40 };
+    enum { N = 40 };
     float s[N];
     int8_t t[N];
     case_rng rng = {314};
@@ -124,11 +118,7 @@ START_TEST(test_ap_extreme_scores_match_oracle)
     for (int c = 0; c < 400; c++) {
         p.delta = deltas[c % 4];
         p.interp = (c / 4) % 2;
-        const float *pool = p.delta == 0.0 ? wild : tame;
-        for (int i = 0; i < N; i++) {
-            s[i] = pool[case_below(&rng, NPOOL)];
-            t[i] = (int8_t)(case_below(&rng, 3) - 1);
-        }
+        case_fill_extreme(&rng, p.delta, s, t, N);
         loss_inputs in = {s, t, NULL, N};
         case_compare(&cmp, c, &in, &p, &ws);
     }

@@ -10,78 +10,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lib/arena.h"
 #include "optim/loss.h"
 #include "optim/loss_cuda.h"
 #include "tests/case_rng.h"
 #include "tests/check_main.h"
 #include "tests/gpu_skip.h"
+#include "tests/loss_cuda_expect.h"
 #include "tests/rank_cases.h"
 
-/* Both runs of one batch. */
-typedef struct parity_run {
-    loss_status cpu_st, gpu_st;
-    loss_result cpu, gpu;
-    double max_grad, max_diff;  // max |CPU update|, max |GPU - CPU|
-} parity_run;
+/* expect_cuda_parity of the ap loss. */
+static loss_result expect_parity(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws,
+                                 const char *what)
+{
+    return expect_cuda_parity("ap", in, p, ws, what);
+}
 
-/* The GPU loss on host data (uploaded into a batch of its own), update back into grad. */
+/* The GPU ap loss on host data. */
 static loss_status gpu_run(const loss_inputs *host, const loss_params *p, loss_cuda_ws *ws,
                            float *grad, loss_result *out)
 {
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, host->n);
-    loss_cuda_batch_upload(&b, host->scores, host->labels);
-    loss_inputs in = {b.scores, b.labels, NULL, host->n};
-    loss_status st = ap_loss_cuda_compute(&in, p, ws, b.grad, out, NULL);
-    if (st == LOSS_OK)
-        loss_cuda_batch_download(&b, grad);
-    loss_cuda_batch_free(&b);
-    return st;
-}
-
-/* CPU and GPU on the same batch, with the workspace ws. */
-static parity_run parity(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws)
-{
-    parity_run r = {0};
-    const size_t n = in->n > 0 ? (size_t)in->n : 1;
-    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    ck_assert(want && got);
-    rd_arena cpu_ws;
-    rd_arena_init(&cpu_ws);
-    r.cpu_st = ap_loss_compute(in, p, &cpu_ws, want, &r.cpu);
-    rd_arena_free(&cpu_ws);
-    r.gpu_st = gpu_run(in, p, ws, got, &r.gpu);
-    for (int64_t i = 0; r.cpu_st == LOSS_OK && r.gpu_st == LOSS_OK && i < in->n; i++) {
-        const double d = fabs((double)got[i] - want[i]);
-        r.max_grad = fmax(r.max_grad, fabs(want[i]));
-        r.max_diff = fmax(r.max_diff, d);
-    }
-    free(want);
-    free(got);
-    return r;
-}
-
-/* Assert the parity of one batch; what names it in a failure. */
-static void expect_parity(const loss_inputs *in, const loss_params *p, loss_cuda_ws *ws,
-                          const char *what)
-{
-    parity_run r = parity(in, p, ws);
-    ck_assert_msg(r.gpu_st == r.cpu_st, "%s: GPU status %d, CPU %d", what, r.gpu_st, r.cpu_st);
-    if (r.cpu_st != LOSS_OK) {
-        ck_assert_msg(r.gpu.bad_index == r.cpu.bad_index, "%s: GPU bad_index %lld, CPU %lld",
-                      what, (long long)r.gpu.bad_index, (long long)r.cpu.bad_index);
-        return;
-    }
-    ck_assert_msg(r.gpu.num_pos == r.cpu.num_pos && r.gpu.num_neg == r.cpu.num_neg &&
-                  r.gpu.no_positive == r.cpu.no_positive,
-                  "%s: GPU counts %lld/%lld/%d, CPU %lld/%lld/%d", what,
-                  (long long)r.gpu.num_pos, (long long)r.gpu.num_neg, r.gpu.no_positive,
-                  (long long)r.cpu.num_pos, (long long)r.cpu.num_neg, r.cpu.no_positive);
-    ck_assert_msg(fabs(r.gpu.loss - r.cpu.loss) <= 1e-9 * fmax(1.0, fabs(r.cpu.loss)),
-                  "%s: GPU loss %.17g, CPU %.17g", what, r.gpu.loss, r.cpu.loss);
-    ck_assert_msg(r.max_diff <= 1e-6 * r.max_grad, "%s: updates differ by %.3g (max |update| "
-                  "%.3g)", what, r.max_diff, r.max_grad);
+    return loss_cuda_run_host("ap", host, p, ws, grad, out);
 }
 
 START_TEST(test_ap_cuda_worked_example)
@@ -94,9 +42,8 @@ START_TEST(test_ap_cuda_worked_example)
     loss_params_default(&p);
     loss_cuda_ws ws;
     loss_cuda_ws_init(&ws);
-    expect_parity(&in, &p, &ws, "worked example");
-    parity_run r = parity(&in, &p, &ws);
-    ck_assert_double_eq_tol(r.gpu.loss, 0.142361, 2e-6);  // test_ap_loss.c's worked example
+    loss_result r = expect_parity(&in, &p, &ws, "worked example");
+    ck_assert_double_eq_tol(r.loss, 0.142361, 2e-6);  // test_ap_loss.c's worked example
     loss_cuda_ws_free(&ws);
 }
 END_TEST
@@ -132,17 +79,13 @@ START_TEST(test_ap_cuda_random_parity)
 }
 END_TEST
 
-/* test_ap_loss.c's extreme scores: denormals, ±1e30, ±3e38, signed zeros, neighbours one ulp
- * apart with the Heaviside step; |s|/δ below 1e5 with δ > 0. */
+/* test_ap_loss.c's extreme scores (case_fill_extreme): denormals, ±1e30, ±3e38, signed zeros,
+ * neighbours one ulp apart with the Heaviside step; |s|/δ below 1e5 with δ > 0. */
 START_TEST(test_ap_cuda_extreme_scores)
 {
     GPU_TEST_OR_SKIP();
-    static const float wild[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 1e30f, -1e30f,
-                                 3e38f, -3e38f, 0.0f, -0.0f, 1.0f, 0x1.000002p0f};
-    static const float tame[] = {-5.0f, 0x1p-149f, 0x1p-148f, 1e-30f, -1e-30f, 30.0f, -30.0f,
-                                 0.0f, -0.0f, 1.0f, 0x1.000002p0f, 1.001f, 0.999f};
     static const double deltas[] = {0.0, 1e-3, 0.5, 8.0};
-    enum { NPOOL = 13, N = 40 };
+    enum { N = 40 };
     float s[N];
     int8_t t[N];
     case_rng rng = {315};
@@ -153,11 +96,7 @@ START_TEST(test_ap_cuda_extreme_scores)
     for (int c = 0; c < 200; c++) {
         p.delta = deltas[c % 4];
         p.interp = (c / 4) % 2;
-        const float *pool = p.delta == 0.0 ? wild : tame;
-        for (int i = 0; i < N; i++) {
-            s[i] = pool[case_below(&rng, NPOOL)];
-            t[i] = (int8_t)(case_below(&rng, 3) - 1);
-        }
+        case_fill_extreme(&rng, p.delta, s, t, N);
         loss_inputs in = {s, t, NULL, N};
         char what[64];
         snprintf(what, sizeof what, "extreme case %d (delta %g)", c, p.delta);
@@ -268,32 +207,9 @@ END_TEST
 START_TEST(test_ap_cuda_steady_state_allocates_nothing)
 {
     GPU_TEST_OR_SKIP();
-    const int64_t n = 300000;
-    float *s = malloc((size_t)n * sizeof *s);
-    int8_t *t = malloc((size_t)n);
-    ck_assert(s && t);
-    case_fill_big(s, t, n, 12, 0);
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, n);
-    loss_cuda_batch_upload(&b, s, t);
-    loss_inputs in = {b.scores, b.labels, NULL, n};
     loss_params p;
     loss_params_default(&p);
-    loss_cuda_ws ws;
-    loss_cuda_ws_init(&ws);
-    loss_result first, r;
-    ck_assert_int_eq(ap_loss_cuda_compute(&in, &p, &ws, b.grad, &first, NULL), LOSS_OK);
-    const size_t allocations = ws.allocations, bytes = ws.bytes;
-    ck_assert_uint_gt(allocations, 0);
-    for (int k = 0; k < 4; k++) {
-        ck_assert_int_eq(ap_loss_cuda_compute(&in, &p, &ws, b.grad, &r, NULL), LOSS_OK);
-        ck_assert_uint_eq(ws.allocations, allocations);
-        ck_assert_uint_eq(ws.bytes, bytes);
-        ck_assert_double_eq_tol(r.loss, first.loss, 1e-12);
-    }
-    loss_cuda_ws_free(&ws);
-    loss_cuda_batch_free(&b);
-    free(s), free(t);
+    expect_cuda_steady_state("ap", 12, &p, 1e-12);
 }
 END_TEST
 

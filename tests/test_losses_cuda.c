@@ -1,4 +1,5 @@
-/* test_losses_cuda.c — the GPU twins of the registry losses other than ap (optim/NAME_loss.cu;
+/* test_losses_cuda.c — the GPU twins of the registry losses other than ap (optim/NAME_loss.cu:
+ * focal, auc, ce_ohem, approx_ap, hinge_ap;
  * ap has test_ap_loss_cuda.c) against their specification, the CPU losses of the registry:
  * random batches of every kind of rank_cases.h, batches above 2^20 entries, no positive, no
  * negative, all ignored, the first bad entry, and a steady state that allocates no device
@@ -12,80 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/arena.h"
 #include "optim/loss.h"
 #include "optim/loss_cuda.h"
 #include "tests/case_rng.h"
 #include "tests/check_main.h"
 #include "tests/gpu_skip.h"
+#include "tests/loss_cuda_expect.h"
 #include "tests/rank_cases.h"
-
-/* The GPU loss `name` on host data (uploaded into a batch of its own), update into grad. */
-static loss_status gpu_run(const char *name, const loss_inputs *host, const loss_params *p,
-                           loss_cuda_ws *ws, float *grad, loss_result *out)
-{
-    const loss_cuda_def *def = loss_cuda_find(name);
-    ck_assert_ptr_nonnull(def);
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, host->n);
-    loss_cuda_batch_upload(&b, host->scores, host->labels);
-    loss_inputs in = {b.scores, b.labels, NULL, host->n};
-    loss_status st = def->compute(&in, p, ws, b.grad, out, NULL);
-    if (st == LOSS_OK)
-        loss_cuda_batch_download(&b, grad);
-    loss_cuda_batch_free(&b);
-    return st;
-}
-
-/* Compare the CPU and GPU updates of one batch (both runs succeeded). */
-static void expect_updates(const char *name, const loss_inputs *in, const float *want,
-                           const float *got, const char *what)
-{
-    double max_grad = 0.0, max_diff = 0.0;
-    for (int64_t i = 0; i < in->n; i++) {
-        max_grad = fmax(max_grad, fabs(want[i]));
-        max_diff = fmax(max_diff, fabs((double)got[i] - want[i]));
-        if (strcmp(name, "ce_ohem") == 0)
-            ck_assert_msg((want[i] != 0.0f) == (got[i] != 0.0f), "%s: entry %lld kept by %s "
-                          "only", what, (long long)i, want[i] != 0.0f ? "the CPU" : "the GPU");
-    }
-    const double tol = strcmp(name, "hinge_ap") == 0 ? 0.0 : 1e-6 * max_grad;
-    ck_assert_msg(max_diff <= tol, "%s: updates differ by %.3g (max |update| %.3g)", what,
-                  max_diff, max_grad);
-}
-
-/* CPU and GPU of the loss `name` on one batch, asserted equal within the tolerances. */
-static void expect_parity(const char *name, const loss_inputs *in, const loss_params *p,
-                          loss_cuda_ws *ws, const char *what)
-{
-    const size_t n = in->n > 0 ? (size_t)in->n : 1;
-    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
-    ck_assert(want && got);
-    rd_arena cpu_ws;
-    rd_arena_init(&cpu_ws);
-    loss_result cpu, gpu;
-    loss_status cpu_st = loss_find(name)->compute(in, p, &cpu_ws, want, &cpu);
-    rd_arena_free(&cpu_ws);
-    loss_status gpu_st = gpu_run(name, in, p, ws, got, &gpu);
-    ck_assert_msg(gpu_st == cpu_st, "%s %s: GPU status %d, CPU %d", name, what, gpu_st, cpu_st);
-    if (cpu_st != LOSS_OK) {
-        ck_assert_msg(gpu.bad_index == cpu.bad_index, "%s %s: GPU bad_index %lld, CPU %lld",
-                      name, what, (long long)gpu.bad_index, (long long)cpu.bad_index);
-    } else {
-        ck_assert_msg(gpu.num_pos == cpu.num_pos && gpu.num_neg == cpu.num_neg &&
-                      gpu.no_positive == cpu.no_positive,
-                      "%s %s: GPU counts %lld/%lld/%d, CPU %lld/%lld/%d", name, what,
-                      (long long)gpu.num_pos, (long long)gpu.num_neg, gpu.no_positive,
-                      (long long)cpu.num_pos, (long long)cpu.num_neg, cpu.no_positive);
-        ck_assert_msg(fabs(gpu.loss - cpu.loss) <= 1e-9 * fmax(1.0, fabs(cpu.loss)),
-                      "%s %s: GPU loss %.17g, CPU %.17g", name, what, gpu.loss, cpu.loss);
-        char full[160];
-        snprintf(full, sizeof full, "%s %s", name, what);
-        expect_updates(name, in, want, got, full);
-    }
-    free(want);
-    free(got);
-}
 
 /* The registry losses other than ap that have a GPU twin, into names[]; returns how many. */
 static int twins(const char **names)
@@ -135,7 +69,7 @@ START_TEST(test_losses_cuda_random_parity)
             loss_inputs in = {s, t, NULL, n};
             char what[96];
             snprintf(what, sizeof what, "case %d (n %d)", c, n);
-            expect_parity(names[l], &in, &p, &ws, what);
+            expect_cuda_parity(names[l], &in, &p, &ws, what);
         }
     }
     loss_cuda_ws_free(&ws);
@@ -164,7 +98,7 @@ START_TEST(test_losses_cuda_large_batch)
         char what[64];
         snprintf(what, sizeof what, "large case %d", c);
         for (int l = 0; l < nl; l++)
-            expect_parity(names[l], &in, &p, &ws, what);
+            expect_cuda_parity(names[l], &in, &p, &ws, what);
     }
     loss_cuda_ws_free(&ws);
     free(s), free(t);
@@ -189,7 +123,7 @@ START_TEST(test_losses_cuda_edge_batches)
             loss_inputs in = {s, labels[c % 4], NULL, c == 4 ? 0 : 5};
             char what[32];
             snprintf(what, sizeof what, "edge case %d", c);
-            expect_parity(names[l], &in, &p, &ws, what);
+            expect_cuda_parity(names[l], &in, &p, &ws, what);
         }
     loss_cuda_ws_free(&ws);
 }
@@ -215,18 +149,18 @@ START_TEST(test_losses_cuda_bad_input)
         loss_inputs in = {s, t, NULL, n};
         s[70001] = NAN;
         s[90000] = INFINITY;
-        expect_parity(names[l], &in, &p, &ws, "NaN at 70001");
+        expect_cuda_parity(names[l], &in, &p, &ws, "NaN at 70001");
         s[70001] = 0.0f;
         s[90000] = 0.0f;
         t[41000] = 2;
         t[60000] = -2;
         s[60000] = NAN;
-        expect_parity(names[l], &in, &p, &ws, "label 2 at 41000");
+        expect_cuda_parity(names[l], &in, &p, &ws, "label 2 at 41000");
         t[41000] = 0;
-        expect_parity(names[l], &in, &p, &ws, "NaN and label at 60000");
+        expect_cuda_parity(names[l], &in, &p, &ws, "NaN and label at 60000");
         s[60000] = 0.0f;
         t[60000] = 0;
-        expect_parity(names[l], &in, &p, &ws, "clean");
+        expect_cuda_parity(names[l], &in, &p, &ws, "clean");
     }
     loss_cuda_ws_free(&ws);
     free(s), free(t);
@@ -238,42 +172,17 @@ END_TEST
 START_TEST(test_losses_cuda_steady_state_allocates_nothing)
 {
     GPU_TEST_OR_SKIP();
-    const int64_t n = 300000;
-    float *s = malloc((size_t)n * sizeof *s);
-    int8_t *t = malloc((size_t)n);
-    ck_assert(s && t);
-    case_fill_big(s, t, n, 12, 0);
-    loss_cuda_batch b;
-    loss_cuda_batch_init(&b, n);
-    loss_cuda_batch_upload(&b, s, t);
-    loss_inputs in = {b.scores, b.labels, NULL, n};
     loss_params p;
     loss_params_default(&p);
     const char *names[8];
     const int nl = twins(names);
-    for (int l = 0; l < nl; l++) {
-        loss_cuda_fn fn = loss_cuda_find(names[l])->compute;
-        loss_cuda_ws ws;
-        loss_cuda_ws_init(&ws);
-        loss_result first, r;
-        ck_assert_int_eq(fn(&in, &p, &ws, b.grad, &first, NULL), LOSS_OK);
-        const size_t allocations = ws.allocations, bytes = ws.bytes;
-        for (int k = 0; k < 3; k++) {
-            ck_assert_int_eq(fn(&in, &p, &ws, b.grad, &r, NULL), LOSS_OK);
-            ck_assert_msg(ws.allocations == allocations && ws.bytes == bytes,
-                          "%s allocates in a steady state", names[l]);
-            ck_assert_msg(r.loss == first.loss, "%s: loss %.17g then %.17g", names[l],
-                          first.loss, r.loss);
-        }
-        loss_cuda_ws_free(&ws);
-    }
-    loss_cuda_batch_free(&b);
-    free(s), free(t);
+    for (int l = 0; l < nl; l++)
+        expect_cuda_steady_state(names[l], 12, &p, 0.0);
 }
 END_TEST
 
-/* Everywhere: the GPU table names ap and the twins by their registry names, and every entry
- * is a registry loss. */
+/* Everywhere: every registry loss has a GPU twin under its registry name, and nothing else
+ * is in the GPU table. */
 START_TEST(test_losses_cuda_table)
 {
     ck_assert_ptr_nonnull(loss_cuda_find("ap"));
@@ -282,8 +191,7 @@ START_TEST(test_losses_cuda_table)
     const loss_def *defs = loss_registry(&count);
     for (int i = 0; i < count; i++) {
         const loss_cuda_def *d = loss_cuda_find(defs[i].name);
-        if (!d)
-            continue;
+        ck_assert_msg(d != NULL, "loss '%s' has no GPU twin", defs[i].name);
         found++;
         ck_assert_str_eq(d->name, defs[i].name);
         ck_assert_ptr_nonnull(d->compute);
@@ -291,6 +199,7 @@ START_TEST(test_losses_cuda_table)
     }
     const char *names[8];
     ck_assert_int_eq(twins(names) + 1, found);
+    ck_assert_int_eq(found, count);
 }
 END_TEST
 
