@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "detector/retinanet.h"
-#include "lib/rng.h"
 #include "lib/threads.h"
 #include "tests/check_main.h"
+#include "tests/net_random.h"
 
 /* A narrow ResNet-18-shaped model for the numerical tests. */
 static retinanet_config narrow_config(int p6_from_c5, int frozen_stages)
@@ -24,42 +24,6 @@ static retinanet_config narrow_config(int p6_from_c5, int frozen_stages)
     c.num_classes = 3;
     c.frozen_stages = frozen_stages;
     return c;
-}
-
-/* Values with O(1) activations everywhere (the default init makes the heads nearly constant,
- * which would hide gradient errors): He-scaled uniform weights, BatchNorm near identity. */
-static void fill_random(retinanet *m, uint64_t seed)
-{
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    for (int i = 0; i < m->nparams; i++) {
-        retinanet_param *p = &m->params[i];
-        double lo = -0.1, hi = 0.1;
-        if (p->role == NET_ROLE_CONV_WEIGHT) {
-            double fan_in = (double)p->shape[1] * p->shape[2] * p->shape[3];
-            hi = sqrt(6.0 / fan_in);
-            lo = -hi;
-        } else if (p->role == NET_ROLE_BN_WEIGHT || p->role == NET_ROLE_BN_VAR) {
-            lo = 0.5;
-            hi = 1.5;
-        }
-        for (size_t k = 0; k < p->count; k++)
-            p->data[k] = (float)(lo + (hi - lo) * rd_rng_uniform(&rng));
-    }
-    rd_rng_free(&rng);
-    retinanet_fold_bn(m);
-}
-
-static float *random_floats(size_t n, uint64_t seed, double scale)
-{
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    float *x = malloc(n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)(scale * (2.0 * rd_rng_uniform(&rng) - 1.0));
-    rd_rng_free(&rng);
-    return x;
 }
 
 /* L = Σ rc · cls_logits + Σ rb · bbox_regression of one forward, in double; *norm (if not
@@ -97,13 +61,13 @@ static void check_whole_network_gradients(int p6_from_c5, int bn_train)
     retinanet_config c = narrow_config(p6_from_c5, 0);
     c.bn_train = bn_train;
     retinanet *m = retinanet_create(&c);
-    fill_random(m, 11);
+    net_fill_random(m, 11);
     int n = 2, h = 160, w = 192;
     retinanet_plan(m, n, h, w, 1);
     size_t a = (size_t)n * m->num_anchors_total;
-    float *x = random_floats((size_t)n * 3 * h * w, 12, 1.0);
-    float *rc = random_floats(a * c.num_classes, 13, 1.0);
-    float *rb = random_floats(a * 4, 14, 1.0);
+    float *x = net_random_floats((size_t)n * 3 * h * w, 12, 1.0);
+    float *rc = net_random_floats(a * c.num_classes, 13, 1.0);
+    float *rb = net_random_floats(a * 4, 14, 1.0);
     double norm;
     weighted_outputs(m, x, rc, rb, &norm);
     retinanet_zero_grad(m);
@@ -298,15 +262,15 @@ START_TEST(test_frozen_stages)
 {
     retinanet_config c0 = narrow_config(0, 0), c2 = narrow_config(0, 2);
     retinanet *m0 = retinanet_create(&c0), *m2 = retinanet_create(&c2);
-    fill_random(m0, 21);
-    fill_random(m2, 21);
+    net_fill_random(m0, 21);
+    net_fill_random(m2, 21);
     int n = 1, h = 96, w = 128;
     retinanet_plan(m0, n, h, w, 1);
     retinanet_plan(m2, n, h, w, 1);
     size_t a = (size_t)n * m0->num_anchors_total;
-    float *x = random_floats((size_t)n * 3 * h * w, 22, 1.0);
-    float *rc = random_floats(a * c0.num_classes, 23, 1.0);
-    float *rb = random_floats(a * 4, 24, 1.0);
+    float *x = net_random_floats((size_t)n * 3 * h * w, 22, 1.0);
+    float *rc = net_random_floats(a * c0.num_classes, 23, 1.0);
+    float *rb = net_random_floats(a * 4, 24, 1.0);
     retinanet_forward(m0, x);
     retinanet_forward(m2, x);
     retinanet_zero_grad(m0);
@@ -345,13 +309,13 @@ START_TEST(test_step_allocates_nothing)
 {
     retinanet_config c = narrow_config(1, 2);
     retinanet *m = retinanet_create(&c);
-    fill_random(m, 31);
+    net_fill_random(m, 31);
     int n = 2, h = 128, w = 128;
     retinanet_plan(m, n, h, w, 1);
     size_t a = (size_t)n * m->num_anchors_total;
-    float *x = random_floats((size_t)n * 3 * h * w, 32, 1.0);
-    float *rc = random_floats(a * c.num_classes, 33, 1.0);
-    float *rb = random_floats(a * 4, 34, 1.0);
+    float *x = net_random_floats((size_t)n * 3 * h * w, 32, 1.0);
+    float *rc = net_random_floats(a * c.num_classes, 33, 1.0);
+    float *rb = net_random_floats(a * 4, 34, 1.0);
     size_t grows = m->param_arena.grows + m->grad_arena.grows + m->act_arena.grows +
                    m->scratch_arena.grows;
     float first = 0.0f;

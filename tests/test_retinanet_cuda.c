@@ -8,7 +8,6 @@
  * 2e-2 with TF32; every parameter gradient of a training step (frozen_stages 0, frozen and
  * training-mode BatchNorm) within 1e-3 of its tensor's scale in FP32 and 5e-2 with TF32; a
  * second plan of the same shape allocates nothing. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +15,11 @@
 #include "detector/retinanet.h"
 #include "detector/retinanet_cuda.h"
 #include "lib/cuda_ctx.h"
-#include "lib/rng.h"
 #include "lib/threads.h"
 #include "tests/check_main.h"
+#include "tests/gpu_compare.h"
 #include "tests/gpu_skip.h"
+#include "tests/net_random.h"
 
 enum { TEST_N = 2, TEST_H = 64, TEST_W = 96 };
 
@@ -37,59 +37,13 @@ static retinanet_config twin_config(int depth, int paper, int frozen_stages, int
     return c;
 }
 
-/* He-scaled uniform weights and BatchNorms near identity (O(1) activations everywhere). */
-static void fill_random(retinanet *m, uint64_t seed)
-{
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    for (int i = 0; i < m->nparams; i++) {
-        retinanet_param *p = &m->params[i];
-        double lo = -0.1, hi = 0.1;
-        if (p->role == NET_ROLE_CONV_WEIGHT) {
-            hi = sqrt(6.0 / ((double)p->shape[1] * p->shape[2] * p->shape[3]));
-            lo = -hi;
-        } else if (p->role == NET_ROLE_BN_WEIGHT || p->role == NET_ROLE_BN_VAR) {
-            lo = 0.5;
-            hi = 1.5;
-        }
-        for (size_t k = 0; k < p->count; k++)
-            p->data[k] = (float)(lo + (hi - lo) * rd_rng_uniform(&rng));
-    }
-    rd_rng_free(&rng);
-    retinanet_fold_bn(m);
-}
-
-static float *random_floats(size_t n, uint64_t seed, double scale)
-{
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    float *x = malloc(n * sizeof *x + 1);
-    ck_assert_ptr_nonnull(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)(scale * (2.0 * rd_rng_uniform(&rng) - 1.0));
-    rd_rng_free(&rng);
-    return x;
-}
-
-/* max |got - want| / max |want| (the error relative to the tensor's scale). */
-static double scaled_err(const float *got, const float *want, size_t count)
-{
-    double err = 0.0, scale = 1e-30;
-    for (size_t i = 0; i < count; i++) {
-        double e = fabs((double)got[i] - want[i]);
-        err = e > err || isnan(e) ? e : err;
-        scale = fabs(want[i]) > scale ? fabs(want[i]) : scale;
-    }
-    return err / scale;
-}
-
 /* A model of c with random values, planned, run forward on x (and backward from dcls, dbox
  * when training). */
 static retinanet *cpu_run(const retinanet_config *c, int training, const float *x,
                           const float *dcls, const float *dbox)
 {
     retinanet *m = retinanet_create(c);
-    fill_random(m, 11);
+    net_fill_random(m, 11);
     retinanet_plan(m, TEST_N, TEST_H, TEST_W, training);
     retinanet_forward(m, x);
     if (training)
@@ -133,14 +87,14 @@ static void check_plan_matches(const retinanet *m, const retinanet *d, const rd_
 /* One configuration: CPU model vs the CPU walk of a rebased description on arena copies. */
 static void check_rebased(const retinanet_config *c, int training)
 {
-    float *x = random_floats(input_floats(), 5, 1.0);
+    float *x = net_random_floats(input_floats(), 5, 1.0);
     retinanet *probe = retinanet_create(c);
     retinanet_plan(probe, TEST_N, TEST_H, TEST_W, 0);
     size_t a = (size_t)TEST_N * probe->num_anchors_total;
     retinanet_destroy(probe);
-    float *dcls = random_floats(a * c->num_classes, 6, 1.0), *dbox = random_floats(a * 4, 7, 1.0);
+    float *dcls = net_random_floats(a * c->num_classes, 6, 1.0), *dbox = net_random_floats(a * 4, 7, 1.0);
     retinanet *m = retinanet_create(c);
-    fill_random(m, 11);
+    net_fill_random(m, 11);
     void *params = malloc(m->param_arena.used), *grads = calloc(1, m->grad_arena.used + 1);
     ck_assert(params && grads);
     memcpy(params, m->param_arena.base, m->param_arena.used);
@@ -224,7 +178,7 @@ static void check_outputs(cuda_ctx *ctx, retinanet_cuda *g, const retinanet *m, 
     ck_assert(cls && box);
     cuda_ctx_download(ctx, cls, cls_d, a * k * sizeof *cls);
     cuda_ctx_download(ctx, box, box_d, a * 4 * sizeof *box);
-    double ec = scaled_err(cls, m->cls_logits, a * k), eb = scaled_err(box, m->bbox_regression,
+    double ec = gpu_scaled_err(cls, m->cls_logits, a * k), eb = gpu_scaled_err(box, m->bbox_regression,
                                                                          a * 4);
     ck_assert_msg(ec <= tol && eb <= tol, "%s: cls error %.3g, bbox error %.3g (tolerance %g)",
                   what, ec, eb, tol);
@@ -235,7 +189,7 @@ static void check_outputs(cuda_ctx *ctx, retinanet_cuda *g, const retinanet *m, 
 /* Forward of one configuration on the GPU vs the CPU. */
 static void check_forward(cuda_ctx *ctx, const retinanet_config *c, double tol)
 {
-    float *x = random_floats(input_floats(), 5, 1.0);
+    float *x = net_random_floats(input_floats(), 5, 1.0);
     retinanet *m = cpu_run(c, 0, x, NULL, NULL);
     retinanet_cuda *g = retinanet_cuda_create(ctx, m);
     retinanet_cuda_plan(g, TEST_N, TEST_H, TEST_W, 0);
@@ -286,7 +240,7 @@ static void check_grads(const retinanet *got, const retinanet *want, double tol)
         const retinanet_param *w = &want->params[i], *g = &got->params[i];
         if (w->grad == NULL)
             continue;
-        double e = scaled_err(g->grad, w->grad, w->count);
+        double e = gpu_scaled_err(g->grad, w->grad, w->count);
         ck_assert_msg(e <= tol, "gradient of %s: error %.3g (tolerance %g)", w->name, e, tol);
     }
 }
@@ -295,13 +249,13 @@ static void check_grads(const retinanet *got, const retinanet *want, double tol)
 static void check_backward(cuda_ctx *ctx, const retinanet_config *c, double tol_out,
                            double tol_grad)
 {
-    float *x = random_floats(input_floats(), 5, 1.0);
+    float *x = net_random_floats(input_floats(), 5, 1.0);
     retinanet *probe = retinanet_create(c);
-    fill_random(probe, 11);
+    net_fill_random(probe, 11);
     retinanet_cuda *g = retinanet_cuda_create(ctx, probe);  // values before the CPU step
     retinanet_cuda_plan(g, TEST_N, TEST_H, TEST_W, 1);
     size_t a = (size_t)TEST_N * retinanet_cuda_model(g)->num_anchors_total;
-    float *dcls = random_floats(a * c->num_classes, 6, 1.0), *dbox = random_floats(a * 4, 7, 1.0);
+    float *dcls = net_random_floats(a * c->num_classes, 6, 1.0), *dbox = net_random_floats(a * 4, 7, 1.0);
     retinanet *m = cpu_run(c, 1, x, dcls, dbox);
     float *xd = dev_floats(ctx, x, input_floats());
     float *dcls_d = dev_floats(ctx, dcls, a * c->num_classes);

@@ -1,0 +1,18 @@
+/* net_random.h — random values for the network tests (test_retinanet, test_retinanet_cuda):
+ * weights that give O(1) activations everywhere and uniform inputs. */
+#ifndef RD_NET_RANDOM_H
+#define RD_NET_RANDOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "detector/retinanet.h"
+
+/* He-scaled uniform convolution weights, BatchNorm weights and variances in [0.5, 1.5], other
+ * values in [-0.1, 0.1] (the default init makes the heads nearly constant, which would hide
+ * gradient errors); then the BatchNorms are folded. */
+void net_fill_random(retinanet *m, uint64_t seed);
+/* n floats uniform in [-scale, scale] from seed (caller frees; never NULL). */
+float *net_random_floats(size_t n, uint64_t seed, double scale);
+
+#endif
