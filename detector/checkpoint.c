@@ -272,6 +272,26 @@ static int ckpt_describe(hid_t loc, const char *name, int *ndim, int64_t *dims, 
     return ok;
 }
 
+/* state_dict/NAME described into ndim, dims, is_f32 and type and compared with p's shape:
+ * 1 the same shape, 0 another, -1 unreadable (counted and said in msg). pd receives p's
+ * shape. */
+static int ckpt_compare_shape(hid_t group, const char *name, const retinanet_param *p,
+                              ckpt_msg *msg, int *ndim, int64_t *dims, int64_t pd[4],
+                              int *is_f32, char *type, size_t typesize)
+{
+    for (int k = 0; k < 4; k++)
+        pd[k] = p->shape[k];
+    if (ckpt_describe(group, name, ndim, dims, is_f32, type, typesize) < 0) {
+        msg->problems++;
+        ckpt_msg_add(msg, "\n  state_dict/%s is not a readable dataset", name);
+        return -1;
+    }
+    int same = *ndim == p->ndim;
+    for (int k = 0; same && k < *ndim; k++)
+        same = dims[k] == pd[k];
+    return same;
+}
+
 typedef struct ckpt_check {
     retinanet *m;
     hid_t group;
@@ -284,13 +304,11 @@ static herr_t ckpt_check_link(hid_t group, const char *name, const H5L_info_t *i
 {
     (void)info;
     ckpt_check *c = ctx;
-    int ndim = 0, is_f32 = 0, idx = -1;
-    int64_t dims[CHECKPOINT_MAX_DIMS];
+    int ndim = 0, is_f32 = 0;
+    int64_t dims[CHECKPOINT_MAX_DIMS], pd[4];
     char type[32], have[128], want[128];
-    for (int i = 0; i < c->m->nparams && idx < 0; i++)
-        if (strcmp(c->m->params[i].name, name) == 0)
-            idx = i;
-    if (idx < 0) {
+    const retinanet_param *p = retinanet_param_find(c->m, name);
+    if (p == NULL) {
         c->msg->problems++;
         ckpt_msg_add(c->msg, "\n  unexpected tensor state_dict/%s%s", name,
                      strstr(name, "num_batches_tracked")
@@ -298,18 +316,12 @@ static herr_t ckpt_check_link(hid_t group, const char *name, const H5L_info_t *i
                          : "");
         return 0;
     }
-    c->seen[idx] = 1;
-    const retinanet_param *p = &c->m->params[idx];
-    int64_t pd[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]};
-    ckpt_dims_text(p->ndim, pd, want, sizeof want);
-    if (ckpt_describe(group, name, &ndim, dims, &is_f32, type, sizeof type) < 0) {
-        c->msg->problems++;
-        ckpt_msg_add(c->msg, "\n  state_dict/%s is not a readable dataset", name);
+    c->seen[p - c->m->params] = 1;
+    int same = ckpt_compare_shape(group, name, p, c->msg, &ndim, dims, pd, &is_f32, type,
+                                  sizeof type);
+    if (same < 0)
         return 0;
-    }
-    int same = ndim == p->ndim;
-    for (int k = 0; same && k < ndim; k++)
-        same = dims[k] == pd[k];
+    ckpt_dims_text(p->ndim, pd, want, sizeof want);
     if (!same) {
         c->msg->problems++;
         ckpt_msg_add(c->msg, "\n  mis-shaped tensor state_dict/%s: %s in the file, the model "
@@ -437,24 +449,16 @@ static herr_t ckpt_match_link(hid_t group, const char *name, const H5L_info_t *i
 {
     (void)info;
     ckpt_match *c = ctx;
-    int idx = -1;
-    for (int i = 0; i < c->m->nparams && idx < 0; i++)
-        if (strcmp(c->m->params[i].name, name) == 0)
-            idx = i;
-    if (idx < 0)
+    const retinanet_param *p = retinanet_param_find(c->m, name);
+    if (p == NULL)
         return 0;
-    const retinanet_param *p = &c->m->params[idx];
-    int64_t pd[4] = {p->shape[0], p->shape[1], p->shape[2], p->shape[3]}, dims[CHECKPOINT_MAX_DIMS];
+    int64_t pd[4], dims[CHECKPOINT_MAX_DIMS];
     int ndim = 0, is_f32 = 0;
     char type[32], have[128], want[128];
-    if (ckpt_describe(group, name, &ndim, dims, &is_f32, type, sizeof type) < 0) {
-        c->msg->problems++;
-        ckpt_msg_add(c->msg, "\n  state_dict/%s is not a readable dataset", name);
+    int same = ckpt_compare_shape(group, name, p, c->msg, &ndim, dims, pd, &is_f32, type,
+                                  sizeof type);
+    if (same < 0)
         return 0;
-    }
-    int same = ndim == p->ndim;
-    for (int k = 0; same && k < ndim; k++)
-        same = dims[k] == pd[k];
     if (!same || !is_f32) {
         c->msg->problems++;
         ckpt_msg_add(c->msg, "\n  %s tensor state_dict/%s: %s %s in the file, the model needs "
@@ -463,7 +467,7 @@ static herr_t ckpt_match_link(hid_t group, const char *name, const H5L_info_t *i
                      ckpt_dims_text(p->ndim, pd, want, sizeof want));
         return 0;
     }
-    c->hit[idx] = 1;
+    c->hit[p - c->m->params] = 1;
     c->loaded++;
     return 0;
 }
