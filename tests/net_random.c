@@ -29,6 +29,28 @@ void net_fill_random(retinanet *m, uint64_t seed)
     retinanet_fold_bn(m);
 }
 
+retinanet_config net_small_config(int paper)
+{
+    retinanet_config c;
+    retinanet_config_default(&c, paper);
+    c.depth = 18;
+    c.width = 4;
+    c.fpn_channels = 8;
+    c.num_classes = 2;
+    return c;
+}
+
+void net_fill_uniform(retinanet *m, uint64_t seed)
+{
+    rd_rng rng;
+    rd_rng_init(&rng, seed);
+    for (int i = 0; i < m->nparams; i++)
+        for (size_t k = 0; k < m->params[i].count; k++)
+            m->params[i].data[k] = (float)(0.5 + rd_rng_uniform(&rng));
+    rd_rng_free(&rng);
+    retinanet_fold_bn(m);
+}
+
 float *net_random_floats(size_t n, uint64_t seed, double scale)
 {
     rd_rng rng;

@@ -15,32 +15,15 @@
 
 #include "detector/checkpoint.h"
 #include "lib/h5.h"
-#include "lib/rng.h"
 #include "tests/check_main.h"
-
-static retinanet_config small_config(void)
-{
-    retinanet_config c;
-    retinanet_config_default(&c, 0);
-    c.depth = 18;
-    c.width = 4;
-    c.fpn_channels = 8;
-    c.num_classes = 2;
-    return c;
-}
+#include "tests/net_random.h"
 
 /* A small model with every value drawn (BatchNorm statistics included). */
 static retinanet *random_model(uint64_t seed)
 {
-    retinanet_config c = small_config();
+    retinanet_config c = net_small_config(0);
     retinanet *m = retinanet_create_inference(&c);
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    for (int i = 0; i < m->nparams; i++)
-        for (size_t k = 0; k < m->params[i].count; k++)
-            m->params[i].data[k] = (float)(0.5 + rd_rng_uniform(&rng));
-    rd_rng_free(&rng);
-    retinanet_fold_bn(m);
+    net_fill_uniform(m, seed);
     return m;
 }
 
@@ -115,7 +98,7 @@ START_TEST(test_round_trip)
     char *dir;
     retinanet *a;
     char *path = saved_model(&dir, &a), err[1024];
-    retinanet_config c = small_config();
+    retinanet_config c = net_small_config(0);
     retinanet *b = retinanet_create_inference(&c);
     ck_assert_msg(checkpoint_load(path, b, err, sizeof err) == 0, "%s", err);
     for (int i = 0; i < a->nparams; i++)
@@ -156,7 +139,7 @@ END_TEST
  * leave the model untouched. */
 static void expect_refused(const char *path, const char *const *needles, int count)
 {
-    retinanet_config c = small_config();
+    retinanet_config c = net_small_config(0);
     retinanet *m = retinanet_create_inference(&c);
     char err[8192];
     ck_assert_int_eq(checkpoint_load(path, m, err, sizeof err), -1);

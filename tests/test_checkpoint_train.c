@@ -16,29 +16,7 @@
 #include "lib/h5.h"
 #include "lib/rng.h"
 #include "tests/check_main.h"
-
-static retinanet_config ckt_small_config(void)
-{
-    retinanet_config c;
-    retinanet_config_default(&c, 1);
-    c.depth = 18;
-    c.width = 4;
-    c.fpn_channels = 8;
-    c.num_classes = 2;
-    return c;
-}
-
-/* Every table value drawn from seed (BatchNorm statistics included), then refolded. */
-static void ckt_randomise(retinanet *m, uint64_t seed)
-{
-    rd_rng rng;
-    rd_rng_init(&rng, seed);
-    for (int i = 0; i < m->nparams; i++)
-        for (size_t k = 0; k < m->params[i].count; k++)
-            m->params[i].data[k] = (float)(0.5 + rd_rng_uniform(&rng));
-    rd_rng_free(&rng);
-    retinanet_fold_bn(m);
-}
+#include "tests/net_random.h"
 
 /* The optimizer train_step.c makes: every trainable tensor of m, in table order. */
 static void ckt_sgd_init(sgd *s, retinanet *m)
@@ -94,9 +72,9 @@ static int ckt_count_links(const char *path, const char *group)
 START_TEST(test_sgd_state_round_trip)
 {
     char *dir = test_tmpdir(), *path = test_path_in(dir, "ckpt.h5"), err[4096];
-    retinanet_config c = ckt_small_config();
+    retinanet_config c = net_small_config(1);
     retinanet *a = retinanet_create(&c), *b = retinanet_create(&c);
-    ckt_randomise(a, 11);
+    net_fill_uniform(a, 11);
     sgd sa, sb;
     ckt_sgd_init(&sa, a);
     ck_assert_int_gt(sa.ntensors, 0);
@@ -120,7 +98,7 @@ START_TEST(test_sgd_state_round_trip)
         ckt_fake_step(b, &sb, t);
     }
     retinanet *start = retinanet_create_inference(&c);
-    ckt_randomise(start, 11);
+    net_fill_uniform(start, 11);
     for (int i = 0; i < a->nparams; i++) {
         size_t bytes = a->params[i].count * sizeof(float);
         ck_assert_msg(memcmp(a->params[i].data, b->params[i].data, bytes) == 0,
@@ -164,7 +142,7 @@ static void ckt_edit(const char *path, const char *name, int rank, const hsize_t
  * zero buffers. */
 static void ckt_expect_sgd_refused(const char *path, const char *const *needles, int n)
 {
-    retinanet_config c = ckt_small_config();
+    retinanet_config c = net_small_config(1);
     retinanet *m = retinanet_create(&c);
     sgd s;
     ckt_sgd_init(&s, m);
@@ -186,9 +164,9 @@ static void ckt_expect_sgd_refused(const char *path, const char *const *needles,
 START_TEST(test_sgd_state_refused_by_name)
 {
     char *dir = test_tmpdir(), *path = test_path_in(dir, "ckpt.h5");
-    retinanet_config c = ckt_small_config();
+    retinanet_config c = net_small_config(1);
     retinanet *m = retinanet_create(&c);
-    ckt_randomise(m, 12);
+    net_fill_uniform(m, 12);
     sgd s;
     ckt_sgd_init(&s, m);
     for (int t = 0; t < 2; t++)
@@ -254,9 +232,9 @@ static int ckt_write_backbone_file(const char *path, const retinanet *src)
 START_TEST(test_load_matching_subset)
 {
     char *dir = test_tmpdir(), *path = test_path_in(dir, "r18.h5"), err[4096];
-    retinanet_config c = ckt_small_config();
+    retinanet_config c = net_small_config(1);
     retinanet *src = retinanet_create_inference(&c), *m = retinanet_create_inference(&c);
-    ckt_randomise(src, 21);
+    net_fill_uniform(src, 21);
     int nbody = ckt_write_backbone_file(path, src);
     ck_assert_int_eq(nbody, 100);  // resnet18: stem 5 + 8 blocks of 10 + 3 downsamples of 5
     retinanet_init_weights(m, 4);
@@ -301,9 +279,9 @@ END_TEST
 START_TEST(test_load_matching_refuses_misshaped)
 {
     char *dir = test_tmpdir(), *path = test_path_in(dir, "r18.h5"), err[4096];
-    retinanet_config c = ckt_small_config();
+    retinanet_config c = net_small_config(1);
     retinanet *src = retinanet_create_inference(&c), *m = retinanet_create_inference(&c);
-    ckt_randomise(src, 22);
+    net_fill_uniform(src, 22);
     ckt_write_backbone_file(path, src);
     hsize_t dims[4] = {16, 4, 3, 3};
     ckt_edit(path, "state_dict/backbone.body.layer2.0.conv1.weight", 4, dims);
